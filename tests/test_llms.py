@@ -33,6 +33,7 @@ from swegym.plugins.llms.openai_compat import (
 
 sys.path.insert(0, str(Path(__file__).parent))
 from smollm import smollm2_checkpoint  # noqa: E402
+from tiny_models import build_tiny_llama  # noqa: E402
 
 CONVERSATION = (
     Turn(role="system", content="You fix bugs."),
@@ -305,29 +306,7 @@ TEMPLATE = (
 @pytest.fixture(scope="module")
 def tiny_llama(tmp_path_factory) -> Path:
     """A 2-layer Llama with a byte-level BPE tokenizer trained on a few lines (about a second)."""
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=300, special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    tokenizer.train_from_iterator(["def add(x, y):\n    return x + y  # fix the bug in the repository"] * 10, trainer)
-    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>")
-    fast.chat_template = TEMPLATE
-    torch.manual_seed(0)
-    config = transformers.LlamaConfig(
-        vocab_size=len(fast), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=96, eos_token_id=fast.eos_token_id, pad_token_id=fast.pad_token_id,
-        bos_token_id=None, initializer_range=0.5,  # spread-out logits: varied greedy text
-    )
-    path = tmp_path_factory.mktemp("tiny-llama")
-    transformers.LlamaForCausalLM(config).save_pretrained(path)
-    fast.save_pretrained(path)
-    return path
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"), chat_template=TEMPLATE)
 
 
 def test_transformers_greedy_stop_logprobs_and_counts(tiny_llama):
