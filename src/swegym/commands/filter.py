@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -39,6 +40,10 @@ def filter_command(app, source: Path, names: tuple[str, ...], options: tuple[str
     pipeline = FilterPipeline(filters)
     _write_jsonl(out, pipeline.run(TrajectoryStore(path).records()))
     _print_report(app, pipeline.report, out)
+    report = pipeline.report
+    summary = {"records_in": report.records_in, "records_out": report.records_out, "instances_out": report.instances_out,
+               "removed": {step.name: step.removed for step in report.steps}}
+    out.with_name(out.stem + ".report.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
 def _write_jsonl(out: Path, records) -> None:

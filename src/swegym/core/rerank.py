@@ -24,6 +24,7 @@ import attrs
 import orjson
 
 from swegym.core.errors import MissingDependencyError, UsageError
+from swegym.core.filtering import is_resolved
 
 #: (sample_index, resolved, score); score is None when the verifier gave none.
 Candidate = tuple[int, bool, "float | None"]
@@ -99,12 +100,6 @@ def read_scores(path: str | os.PathLike[str]) -> dict[tuple[str, int], float]:
                 ) from None
             scores[key] = score
     return scores
-
-
-def is_resolved(record: Mapping[str, Any]) -> bool:
-    """A trajectory record's grade: resolved only when its outcome says so."""
-    outcome = record.get("outcome") or {}
-    return outcome.get("status") == "resolved"
 
 
 def collect_candidates(

@@ -48,6 +48,9 @@ class Verifier(abc.ABC):
         if batch:
             yield from self._scored(batch)
 
+    def load(self) -> None:
+        """Load the model now (else the first ``score`` does): keeps start-up out of timings."""
+
     def close(self) -> None:
         """Release the model (GPU memory, server connections)."""
 

@@ -1,0 +1,138 @@
+"""The final report of an experiment: what each stage produced, printed and saved as report.md."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from swegym.core.experiment_runner import ExperimentRunner
+from swegym.core.filtering import is_resolved
+from swegym.core.store import TrajectoryStore
+
+
+def experiment_report(runner: ExperimentRunner) -> list[tuple[str, list[str]]]:
+    """Sections of (title, lines) from the stages' products, in stage order."""
+    sections: list[tuple[str, list[str]]] = []
+    rollouts = []
+    for stage in runner.experiment.stages:
+        record = runner.records.get(stage.name)
+        if record is None or record.status != "done" or not record.product:
+            continue
+        product = Path(record.product)
+        if stage.type == "rollout":
+            rollouts.append(_rollout_row(stage.name, product))
+        elif stage.type == "filter":
+            sections.append((f"{stage.name} (filter)", _filter_lines(product)))
+        elif stage.type in ("train", "train-verifier"):
+            sections.append((f"{stage.name} ({stage.type})", _train_lines(product, record.seconds)))
+        elif stage.type == "verify":
+            sections.append((f"{stage.name} (verify)", _verify_lines(product)))
+        elif stage.type == "rerank":
+            sections.append((f"{stage.name} (Best@k)", _rerank_lines(product)))
+    if rollouts:
+        lines = ["| run | agent | model | trajectories | resolved | expert |", "|---|---|---|---:|---:|---:|"]
+        lines += [f"| {r['run']} | {r['agent']} | {r['model']} | {r['n']} | {r['resolved']} ({r['rate']:.0f}%) | {r['expert']} |" for r in rollouts]
+        sections.insert(0, ("rollouts (graded by running the tests)", lines))
+    return sections
+
+
+def _rollout_row(name: str, run: Path) -> dict[str, Any]:
+    n = resolved = expert = 0
+    agent = model = ""
+    for record in _records(run / "trajectories.jsonl"):
+        n += 1
+        resolved += is_resolved(record)
+        expert += bool(record.get("expert"))
+        agent, model = record.get("agent", ""), Path(str(record.get("model", ""))).name
+    return {"run": name, "agent": agent, "model": model, "n": n, "resolved": resolved, "rate": 100 * resolved / n if n else 0.0, "expert": expert}
+
+
+def _records(path: Path) -> Iterator[dict]:
+    return TrajectoryStore(path).records() if path.exists() else iter(())
+
+
+def _filter_lines(product: Path) -> list[str]:
+    report = product.with_name(product.stem + ".report.json")
+    if not report.exists():
+        return [f"kept: {product}"]
+    data = json.loads(report.read_text())
+    removed = ", ".join(f"{name} -{count}" for name, count in data["removed"].items())
+    return [f"kept {data['records_out']} of {data['records_in']} trajectories ({data['instances_out']} instances); removed: {removed}"]
+
+
+def _train_lines(product: Path, seconds: float | None) -> list[str]:
+    directory = product.parent if product.name == "merged" else product
+    lines = []
+    data_file = directory / "verifier_data.jsonl"
+    if data_file.exists():
+        labels = [_judgement(json.loads(line)) for line in data_file.read_text().splitlines() if line.strip()]
+        lines.append(f"verifier data: {labels.count('YES')} YES, {labels.count('NO')} NO")
+    result = directory / "train_result.json"
+    if result.exists():
+        data = json.loads(result.read_text())
+        losses = data.get("losses") or []
+        loss = f"loss {losses[0]:.3f} -> {losses[-1]:.3f}" if losses else "no loss logged"
+        kind = "LoRA, merged" if data.get("adapter") else "full"
+        took = f" in {seconds:.0f}s" if seconds else ""
+        lines.append(f"{data.get('steps')} steps ({kind}){took}: {loss}")
+    lines.append(f"model: {product}")
+    return lines
+
+
+def _judgement(example: Mapping[str, Any]) -> str:
+    completion = example.get("completion") or []
+    text = completion[-1]["content"] if isinstance(completion, list) and completion else str(completion)
+    return "YES" if "YES" in text else "NO"
+
+
+def _verify_lines(product: Path) -> list[str]:
+    scores = [json.loads(line) for line in product.read_text().splitlines() if line.strip()] if product.exists() else []
+    if not scores:
+        return [f"scores: {product}"]
+    values = [s["score"] for s in scores]
+    return [f"{len(scores)} trajectories scored, p(YES) from {min(values):.3f} to {max(values):.3f}", f"scores: {product}"]
+
+
+def _rerank_lines(product: Path) -> list[str]:
+    data_file = product / "rerank.json"
+    if not data_file.exists():
+        return [f"see {product}"]
+    data = json.loads(data_file.read_text())
+    lines = ["| k | Pass@k % | Best@k % |", "|---:|---:|---:|"]
+    for row in data.get("rows", []):
+        lines.append(f"| {row['k']} | {_rate(row['pass_at_k'])} | {_rate(row['best_at_k'])} |")
+    plot = product / "rerank.png"
+    if plot.exists():
+        lines.append(f"plot: {plot}")
+    return lines
+
+
+def _rate(rate: Any) -> str:
+    if isinstance(rate, Mapping):
+        return f"{rate['mean']:.1f} ± {rate['sd']:.1f}"
+    return str(rate)
+
+
+def print_report(app, runner: ExperimentRunner, *, elapsed: float) -> Path:
+    """Print the report and save it as ``<experiment>/report.md``; returns that path."""
+    from rich.markdown import Markdown
+
+    sections = experiment_report(runner)
+    text = [f"# {runner.experiment.name}: report", "", f"{len(runner.records)} stages in {elapsed / 60:.1f} min; manifest: {runner.manifest_path}", ""]
+    for title, lines in sections:
+        text += [f"## {title}", "", *lines, ""]
+    text += [
+        "Expert trajectories were written from the gold patches and replayed through the real scaffolds "
+        "(labelled expert); every other trajectory is the policy's own generation. Reranking ran on held-out "
+        "instances that neither SFT nor the verifier saw.",
+    ]
+    report = runner.out / "report.md"
+    report.write_text("\n".join(text) + "\n")
+    app.console.print(Markdown("\n".join(text)))
+    plot = runner.out / "rerank" / "rerank.png"
+    app.console.print(f"report: {report}")
+    if plot.exists():
+        app.console.print(f"plot: {plot}")
+    return report

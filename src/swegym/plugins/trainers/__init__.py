@@ -1,0 +1,27 @@
+"""Built-in trainers: ``sft``, supervised fine-tuning with TRL (the policy of SWE-Gym, and the
+verifier's YES/NO examples).
+
+The package also ships accelerate configs for multi-GPU runs (``configs/``, listed by
+``swegym train configs``) and the ChatML training template the trainer falls back to.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from swegym import hookimpl
+from swegym.plugins.trainers.sft import SFTTrainer
+
+#: accelerate config files shipped with swegym, by name
+ACCELERATE_CONFIGS: dict[str, Path] = {
+    "fsdp": Path(__file__).parent / "configs" / "fsdp.yaml",
+    "deepspeed_zero3": Path(__file__).parent / "configs" / "deepspeed_zero3.yaml",
+}
+
+
+@hookimpl
+def swegym_register_trainers(register):
+    register(SFTTrainer)
+
+
+__all__ = ["ACCELERATE_CONFIGS", "SFTTrainer"]
