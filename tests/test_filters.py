@@ -230,7 +230,9 @@ def test_cli_filters_a_run_directory(cli, run_dir, tmp_path):
         "records in": "7", "resolved: removed": "2", "no-loop: removed": "1", "cap: removed": "2",
         "records out": "2", "instances out": "2",
     }
-    assert list(out.parent.iterdir()) == [out]  # no temporary file left
+    assert sorted(out.parent.iterdir()) == sorted([out, out.with_name("cap.report.json")])  # the counts beside it; no temporary file left
+    report = json.loads(out.with_name("cap.report.json").read_text())
+    assert report["records_out"] == len(out.read_text().splitlines()) and report["removed"] == {"resolved": 2, "no-loop": 1, "cap": 2}
 
 
 def test_cli_reads_a_jsonl_file(cli, run_dir, tmp_path):

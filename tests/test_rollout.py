@@ -35,6 +35,7 @@ def test_expert_trajectories_replay_and_resolve(tmp_path, agent):
     recorded = list(TrajectoryStore(recording))
     assert len(trajectories) == len(recorded) >= 8
     assert all(t.resolved for t in trajectories), [(t.instance_id, t.stop_reason, t.outcome) for t in trajectories if not t.resolved]
+    assert all(t.expert for t in trajectories)  # replaying an expert recording keeps the label
     first = trajectories[0]
     assert [t.role for t in first.turns[:2]] == ["system", "user"]
     calls = [call.name for turn in first.turns for call in turn.tool_calls]

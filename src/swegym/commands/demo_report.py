@@ -24,11 +24,11 @@ def experiment_report(runner: ExperimentRunner) -> list[tuple[str, list[str]]]:
         if stage.type == "rollout":
             rollouts.append(_rollout_row(stage.name, product))
         elif stage.type == "filter":
-            sections.append((f"{stage.name} (filter)", _filter_lines(product)))
+            sections.append((f"{stage.name} (filter)", _bullets(_filter_lines(product))))
         elif stage.type in ("train", "train-verifier"):
-            sections.append((f"{stage.name} ({stage.type})", _train_lines(product, record.seconds)))
+            sections.append((f"{stage.name} ({stage.type})", _bullets(_train_lines(product, record.seconds))))
         elif stage.type == "verify":
-            sections.append((f"{stage.name} (verify)", _verify_lines(product)))
+            sections.append((f"{stage.name} (verify)", _bullets(_verify_lines(product, Path(record.argv[-1])))))
         elif stage.type == "rerank":
             sections.append((f"{stage.name} (Best@k)", _rerank_lines(product)))
     if rollouts:
@@ -36,6 +36,10 @@ def experiment_report(runner: ExperimentRunner) -> list[tuple[str, list[str]]]:
         lines += [f"| {r['run']} | {r['agent']} | {r['model']} | {r['n']} | {r['resolved']} ({r['rate']:.0f}%) | {r['expert']} |" for r in rollouts]
         sections.insert(0, ("rollouts (graded by running the tests)", lines))
     return sections
+
+
+def _bullets(lines: list[str]) -> list[str]:
+    return [f"- {line}" for line in lines]
 
 
 def _rollout_row(name: str, run: Path) -> dict[str, Any]:
@@ -87,12 +91,25 @@ def _judgement(example: Mapping[str, Any]) -> str:
     return "YES" if "YES" in text else "NO"
 
 
-def _verify_lines(product: Path) -> list[str]:
-    scores = [json.loads(line) for line in product.read_text().splitlines() if line.strip()] if product.exists() else []
+def _verify_lines(product: Path, run: Path) -> list[str]:
+    from swegym.core.rerank import read_scores
+
+    scores = read_scores(product) if product.exists() else {}
     if not scores:
         return [f"scores: {product}"]
-    values = [s["score"] for s in scores]
-    return [f"{len(scores)} trajectories scored, p(YES) from {min(values):.3f} to {max(values):.3f}", f"scores: {product}"]
+    values = list(scores.values())
+    lines = [f"{len(scores)} trajectories scored, p(YES) from {min(values):.3f} to {max(values):.3f}"]
+    path = run / "trajectories.jsonl" if run.is_dir() else run
+    graded = [(scores[key], is_resolved(r)) for r in _records(path) if (key := (r["instance_id"], int(r["sample_index"]))) in scores]
+    good = [score for score, resolved in graded if resolved]
+    bad = [score for score, resolved in graded if not resolved]
+    if good and bad:
+        above = sum(1.0 if g > b else 0.5 if g == b else 0.0 for g in good for b in bad)
+        lines.append(
+            f"mean p(YES): resolved {sum(good) / len(good):.3f}, unresolved {sum(bad) / len(bad):.3f}; "
+            f"a resolved trajectory outranks an unresolved one in {above:g} of {len(good) * len(bad)} pairs"
+        )
+    return [*lines, f"scores: {product}"]
 
 
 def _rerank_lines(product: Path) -> list[str]:
@@ -105,7 +122,7 @@ def _rerank_lines(product: Path) -> list[str]:
         lines.append(f"| {row['k']} | {_rate(row['pass_at_k'])} | {_rate(row['best_at_k'])} |")
     plot = product / "rerank.png"
     if plot.exists():
-        lines.append(f"plot: {plot}")
+        lines += ["", f"plot: {plot}"]
     return lines
 
 
@@ -120,7 +137,12 @@ def print_report(app, runner: ExperimentRunner, *, elapsed: float) -> Path:
     from rich.markdown import Markdown
 
     sections = experiment_report(runner)
-    text = [f"# {runner.experiment.name}: report", "", f"{len(runner.records)} stages in {elapsed / 60:.1f} min; manifest: {runner.manifest_path}", ""]
+    total = sum(record.seconds or 0.0 for record in runner.records.values())
+    text = [
+        f"# {runner.experiment.name}: report", "",
+        f"{len(runner.records)} stages, {total / 60:.1f} min of stage time ({elapsed / 60:.1f} min in this run); "
+        f"manifest: {runner.manifest_path}", "",
+    ]
     for title, lines in sections:
         text += [f"## {title}", "", *lines, ""]
     text += [

@@ -62,6 +62,9 @@ class LLM(abc.ABC):
     #: whether ``complete(tools=...)`` returns native tool calls; if not, agents use the
     #: text form ``<function=NAME><parameter=KEY>VALUE</parameter></function>``.
     native_tools: ClassVar[bool] = False
+    #: the answers come from an expert's recording, not a model: the episode's trajectory is
+    #: labelled ``expert`` (the replay backend sets it for recordings labelled expert)
+    expert: bool = False
 
     @abc.abstractmethod
     def complete(self, messages: Sequence[Turn], *, tools: Sequence[ToolSpec] | None = None, params: SamplingParams = SamplingParams()) -> Completion:

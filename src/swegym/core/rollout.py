@@ -66,7 +66,7 @@ def run_episode(job: EpisodeJob) -> Trajectory:
         outcome=outcome,
         wall_time_s=time.monotonic() - started,
         config={**job.config, "info": info},
-        expert=bool(info.get("expert", False)),
+        expert=bool(info.get("expert", False)) or bool(getattr(llm, "expert", False)),
     )
 
 

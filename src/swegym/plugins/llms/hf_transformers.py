@@ -32,6 +32,33 @@ def _import_transformers() -> tuple[Any, Any]:
     return torch, transformers
 
 
+def load_causal_lm(model: str, *, device: str = "auto", dtype: str = "auto", trust_remote_code: bool = False,
+                   what: str = "model") -> tuple[Any, str]:
+    """``(model, device)``: a causal LM in eval mode on ``device`` (``auto``: CUDA if visible).
+
+    ``dtype=auto`` is bfloat16 on a CUDA GPU that supports it, else float32 (bfloat16 on CPUs
+    without bf16 instructions is many times slower).
+    """
+    torch, transformers = _import_transformers()
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device == "cuda" and not torch.cuda.is_available():
+        raise SwegymError(f"{what}: device=cuda but no CUDA GPU is visible; use device=cpu")
+    if dtype != "auto":
+        torch_dtype = getattr(torch, dtype)
+    elif device == "cuda" and torch.cuda.is_bf16_supported():
+        torch_dtype = torch.bfloat16
+    else:
+        torch_dtype = torch.float32
+    try:
+        loaded = transformers.AutoModelForCausalLM.from_pretrained(model, dtype=torch_dtype, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as exc:
+        raise SwegymError(f"cannot load the {what} model {model}: {exc}") from None
+    loaded.to(device)
+    loaded.eval()
+    return loaded, device
+
+
 def load_tokenizer(model: str, *, chat_template: str | None = None, trust_remote_code: bool = False) -> Any:
     """The model's tokenizer, with ``chat_template`` (a jinja file) replacing its own template."""
     _, transformers = _import_transformers()
@@ -115,25 +142,9 @@ class TransformersLLM(LLM):
         return self._model
 
     def _load(self) -> None:
-        torch, transformers = _import_transformers()
-        device = self.device
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        elif device == "cuda" and not torch.cuda.is_available():
-            raise SwegymError("transformers backend: device=cuda but no CUDA GPU is visible; use device=cpu")
-        if self.dtype != "auto":
-            dtype = getattr(torch, self.dtype)
-        elif device == "cuda" and torch.cuda.is_bf16_supported():
-            dtype = torch.bfloat16
-        else:
-            dtype = torch.float32  # bfloat16 on CPUs without bf16 instructions is many times slower
         tokenizer = self.tokenizer
-        try:
-            model = transformers.AutoModelForCausalLM.from_pretrained(self.model, dtype=dtype, trust_remote_code=self.trust_remote_code)
-        except (OSError, ValueError) as exc:
-            raise SwegymError(f"cannot load the model {self.model}: {exc}") from None
-        model.to(device)
-        model.eval()
+        model, device = load_causal_lm(self.model, device=self.device, dtype=self.dtype,
+                                       trust_remote_code=self.trust_remote_code, what="transformers backend")
         self._device = device
         self._context = self.max_context or _context_of(model.config, tokenizer)
         self._model = model

@@ -141,6 +141,16 @@ def _default_base_url() -> str:
     return os.environ.get("OPENAI_BASE_URL") or "http://127.0.0.1:8000/v1"
 
 
+
+def openai_client(base_url: str, api_key: str | None, *, timeout_s: float, max_retries: int) -> Any:
+    """An ``openai.OpenAI`` client; the key defaults to $OPENAI_API_KEY (read late: never listed as a default)."""
+    try:
+        import openai
+    except ImportError:
+        raise MissingDependencyError("the openai client", "openai") from None
+    api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
+    return openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=max_retries)
+
 @attrs.define
 class OpenAICompatibleLLM(LLM):
     """A model behind an OpenAI-compatible chat-completions endpoint (vLLM, SGLang, transformers serve, APIs)."""
@@ -180,12 +190,7 @@ class OpenAICompatibleLLM(LLM):
     @property
     def client(self) -> Any:
         if self._client is None:
-            try:
-                import openai
-            except ImportError:
-                raise MissingDependencyError("the openai client", "openai") from None
-            api_key = self.api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"  # read late: never listed as a default
-            self._client = openai.OpenAI(base_url=self.base_url, api_key=api_key, timeout=self.timeout_s, max_retries=self.max_retries)
+            self._client = openai_client(self.base_url, self.api_key, timeout_s=self.timeout_s, max_retries=self.max_retries)
         return self._client
 
     def complete(self, messages: Sequence[Turn], *, tools: Sequence[ToolSpec] | None = None, params: SamplingParams = SamplingParams()) -> Completion:

@@ -19,7 +19,8 @@ from swegym.core.llm import LLM, Completion, SamplingParams, ToolSpec
 from swegym.core.store import TrajectoryStore
 from swegym.core.trajectory import Turn
 
-_CACHE: dict[str, dict[str, list[tuple[int, tuple[Turn, ...]]]]] = {}
+#: path -> instance_id -> [(sample_index, assistant turns, recorded as expert)]
+_CACHE: dict[str, dict[str, list[tuple[int, tuple[Turn, ...], bool]]]] = {}
 _LOCK = threading.Lock()
 
 
@@ -27,18 +28,18 @@ class ReplayExhausted(SwegymError):
     """The recording has no more assistant turns for this episode."""
 
 
-def _recordings(path: str) -> dict[str, list[tuple[int, tuple[Turn, ...]]]]:
-    """instance_id -> [(sample_index, assistant turns)], read once per process."""
+def _recordings(path: str) -> dict[str, list[tuple[int, tuple[Turn, ...], bool]]]:
+    """instance_id -> [(sample_index, assistant turns, expert)], read once per process."""
     with _LOCK:
         if path not in _CACHE:
             files = sorted(Path(path).glob("*.jsonl")) if Path(path).is_dir() else [Path(path)]
             if not files or not all(f.is_file() for f in files):
                 raise SwegymError(f"replay: no recorded trajectories at {path}")
-            recordings: dict[str, list[tuple[int, tuple[Turn, ...]]]] = {}
+            recordings: dict[str, list[tuple[int, tuple[Turn, ...], bool]]] = {}
             for file in files:
                 for trajectory in TrajectoryStore(file):
                     assistant = tuple(t for t in trajectory.turns if t.role == "assistant")
-                    recordings.setdefault(trajectory.instance_id, []).append((trajectory.sample_index, assistant))
+                    recordings.setdefault(trajectory.instance_id, []).append((trajectory.sample_index, assistant, trajectory.expert))
             _CACHE[path] = recordings
         return _CACHE[path]
 
@@ -66,8 +67,9 @@ class ReplayLLM(LLM):
         recordings = _recordings(path).get(instance_id)
         if not recordings:
             raise SwegymError(f"replay: no recorded trajectory for {instance_id} in {path}")
-        turns = dict(recordings).get(sample_index, recordings[0][1])
-        return _Cursor(self.model, instance_id, turns)
+        by_sample = {index: (turns, expert) for index, turns, expert in recordings}
+        turns, expert = by_sample.get(sample_index, recordings[0][1:])
+        return _Cursor(self.model, instance_id, turns, expert=expert)
 
     def complete(self, messages: Sequence[Turn], *, tools: Sequence[ToolSpec] | None = None, params: SamplingParams = SamplingParams()) -> Completion:
         raise SwegymError("replay: call for_episode(instance_id, sample_index) first")
@@ -79,8 +81,9 @@ class _Cursor(LLM):
     name: ClassVar[str] = "replay"
     native_tools: ClassVar[bool] = True
 
-    def __init__(self, model: str, instance_id: str, turns: tuple[Turn, ...]) -> None:
+    def __init__(self, model: str, instance_id: str, turns: tuple[Turn, ...], *, expert: bool = False) -> None:
         self.model = model
+        self.expert = expert
         self.instance_id = instance_id
         self.turns = turns
         self.position = 0

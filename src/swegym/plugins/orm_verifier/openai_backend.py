@@ -11,13 +11,13 @@ a server that does not return prompt log probabilities gets one clear error.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
-from swegym.core.errors import MissingDependencyError, SwegymError
+from swegym.core.errors import SwegymError
+from swegym.plugins.llms.openai_compat import openai_client
 from swegym.plugins.orm_verifier.scoring import LabelPrompt
 
 
@@ -33,12 +33,7 @@ class OpenAIScorer:
     @property
     def client(self) -> Any:
         if self._client is None:
-            try:
-                import openai
-            except ImportError:
-                raise MissingDependencyError("the openai client", "openai") from None
-            api_key = self.api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
-            self._client = openai.OpenAI(base_url=self.base_url, api_key=api_key, timeout=self.timeout_s, max_retries=self.max_retries)
+            self._client = openai_client(self.base_url, self.api_key, timeout_s=self.timeout_s, max_retries=self.max_retries)
         return self._client
 
     def load(self) -> int | None:

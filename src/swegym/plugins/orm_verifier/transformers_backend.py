@@ -13,7 +13,8 @@ from typing import Any
 
 import attrs
 
-from swegym.core.errors import MissingDependencyError, SwegymError
+from swegym.core.errors import MissingDependencyError
+from swegym.plugins.llms.hf_transformers import load_causal_lm
 from swegym.plugins.orm_verifier.scoring import LabelPrompt, continuations
 
 
@@ -48,24 +49,8 @@ class TransformersScorer:
 
     def load(self) -> int | None:
         if self._model is None:
-            torch, transformers = import_torch()
-            device = self.device
-            if device == "auto":
-                device = "cuda" if torch.cuda.is_available() else "cpu"
-            elif device == "cuda" and not torch.cuda.is_available():
-                raise SwegymError("orm verifier: device=cuda but no CUDA GPU is visible; use device=cpu")
-            if self.dtype != "auto":
-                dtype = getattr(torch, self.dtype)
-            elif device == "cuda" and torch.cuda.is_bf16_supported():
-                dtype = torch.bfloat16
-            else:
-                dtype = torch.float32  # bfloat16 on CPUs without bf16 instructions is many times slower
-            try:
-                model = transformers.AutoModelForCausalLM.from_pretrained(self.model, dtype=dtype, trust_remote_code=self.trust_remote_code)
-            except (OSError, ValueError) as exc:
-                raise SwegymError(f"cannot load the verifier model {self.model}: {exc}") from None
-            model.to(device)
-            model.eval()
+            model, device = load_causal_lm(self.model, device=self.device, dtype=self.dtype,
+                                           trust_remote_code=self.trust_remote_code, what="orm verifier")
             self._model, self._device = model, device
         positions = getattr(self._model.config, "max_position_embeddings", None)
         return positions if isinstance(positions, int) and positions > 0 else None
