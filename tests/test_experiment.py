@@ -95,6 +95,26 @@ def test_stage_command_lines():
     ]
 
 
+def test_a_command_stage_runs_any_plugins_command_with_references(tmp_path):
+    experiment = plan(
+        """
+        [experiment]
+        vars = { who = "world" }
+        [[stage]]
+        name = "r"
+        type = "rollout"
+        dataset = "demo"
+        [[stage]]
+        name = "custom"
+        type = "command"
+        args = ["my-plugin-command", "${r}", "--greeting", "hello ${who}", 3]
+        """
+    )
+    recorder = []
+    ExperimentRunner(experiment, tmp_path, invoke=recorder.append).run()
+    assert recorder[1] == ["my-plugin-command", str(tmp_path / "r"), "--greeting", "hello world", "3"]
+
+
 # -- the runner: iterations, ${policy}, resume ----------------------------------------------
 
 SELF_IMPROVE = """
