@@ -368,3 +368,84 @@ def test_demo_experiment_stages_are_valid_command_lines(tmp_path):
         if record.argv[0] == "verify":
             components["verifiers"].create("orm", options.get("verifier", {}))
     assert [r.type for r in records.values()].count("rollout") == 4
+
+
+# -- self-improvement for real: a tiny policy rolls out, is fine-tuned, rolls out again ------
+
+SELF_IMPROVE_REAL = """
+[experiment]
+name = "si-real"
+policy = "${{tiny}}"
+vars = {{ tiny = "{tiny}", recordings = "{expert}" }}
+
+[[stage]]
+name = "expert"
+type = "rollout"
+dataset = "demo"
+instances = ["swegym__tinyver-3", "swegym__tinyver-5"]
+agent = "openhands"
+llm = "replay"
+model = "expert-demo"
+options = {{ "llm.path" = "${{recordings}}/openhands.jsonl" }}
+
+[[stage]]
+name = "improve"
+type = "iterate"
+times = 2
+  [[stage.stages]]
+  name = "rollout"
+  type = "rollout"
+  dataset = "demo"
+  instances = ["swegym__tinyver-3"]
+  agent = "openhands"
+  llm = "transformers"
+  model = "${{policy}}"
+  max_tokens = 8
+  options = {{ "agent.max_turns" = 1, "llm.device" = "cpu" }}
+  [[stage.stages]]
+  name = "pool"
+  type = "pool"
+  runs = ["${{rollout}}", "${{expert}}"]
+  [[stage.stages]]
+  name = "keep"
+  type = "filter"
+  input = "${{pool}}"
+  filters = ["resolved", "cap"]
+  [[stage.stages]]
+  name = "data"
+  type = "export"
+  input = "${{keep}}"
+  [[stage.stages]]
+  name = "train"
+  type = "train"
+  data = "${{data}}"
+  model = "${{policy}}"
+  options = {{ "trainer.max_steps" = 2, "trainer.global_batch_size" = 1, "trainer.max_length" = 16384, "trainer.learning_rate" = 1e-3 }}
+"""
+
+
+@pytest.mark.slow
+def test_self_improvement_iterations_train_and_roll_out_the_new_policy(tmp_path):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("trl")
+    from tiny_models import build_tiny_llama
+
+    texts = [line[:20000] for line in (EXPERT / "openhands.jsonl").read_text().splitlines()[:4]]
+    tiny = build_tiny_llama(tmp_path / "tiny", texts=texts, vocab_size=1000, max_position_embeddings=16384, initializer_range=0.02)
+    (tmp_path / "si.toml").write_text(SELF_IMPROVE_REAL.format(tiny=tiny, expert=EXPERT))
+    swegym("experiment", "run", "si.toml", "--out", "exp", cwd=tmp_path)
+
+    exp = tmp_path / "exp"
+    manifest = json.loads((exp / "manifest.json").read_text())
+    assert manifest["status"] == "done" and len(manifest["stages"]) == 11
+    first, second = exp / "improve.1.train", exp / "improve.2.train"
+    # iteration 1 trains the base policy; iteration 2 rolls out and trains what iteration 1 made
+    assert [json.loads((d / "train_result.json").read_text())["model"] for d in (first, second)] == [str(tiny), str(first)]
+    rolled = [next(TrajectoryStore(exp / f"improve.{i}.rollout" / "trajectories.jsonl").records()) for i in (1, 2)]
+    assert [r["model"] for r in rolled] == [str(tiny), str(first)]
+    assert all(any(m["role"] == "assistant" for m in r["messages"]) and not r["expert"] for r in rolled)  # real generations
+    # the policy really changed: SFT moved the weights
+    from safetensors.torch import load_file
+
+    before, after = load_file(tiny / "model.safetensors"), load_file(first / "model.safetensors")
+    assert any(not torch.equal(before[name], after[name]) for name in before)
