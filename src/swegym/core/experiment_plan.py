@@ -165,6 +165,8 @@ class Experiment:
             data = tomllib.loads(path.read_text())
         except FileNotFoundError:
             raise UsageError(f"{path}: no such experiment file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{path}: cannot read it as an experiment file ({exc})") from None
         except tomllib.TOMLDecodeError as exc:
             raise UsageError(f"{path}: not valid TOML: {exc}") from None
         return cls.from_dict(data, source=str(path))
