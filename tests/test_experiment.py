@@ -205,11 +205,26 @@ def test_a_failed_stage_resumes_there_and_a_changed_stage_reruns_what_follows(tm
     ExperimentRunner(experiment, tmp_path, invoke=again).run()
     assert again.calls == []  # everything done with the same command lines
 
+    stale = tmp_path / "loop.2.data" / "stale-output"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("from the old input")
     changed = plan(SELF_IMPROVE.replace('"trainer.lora" = true', '"trainer.lora" = false'))
     rerun = Recorder()
     ExperimentRunner(changed, tmp_path, invoke=rerun).run()
-    # loop.1.train changed: it and everything after it run again; the stages before it do not
+    # loop.1.train changed: it and everything after it run again, from empty directories;
+    # the stages before it do not
     assert [argv[:2] for argv in rerun.calls][0] == ["train", "sft"] and len(rerun.calls) == 5
+    assert not stale.exists()
+
+
+def test_an_interrupted_stage_keeps_its_partial_work(tmp_path):
+    experiment = plan(SELF_IMPROVE)
+    with pytest.raises(StageFailed):
+        ExperimentRunner(experiment, tmp_path, invoke=Recorder(fail_on="loop.1.train")).run()
+    partial = tmp_path / "loop.1.train" / "checkpoint-1"
+    partial.mkdir(parents=True)
+    ExperimentRunner(experiment, tmp_path, invoke=Recorder()).run()
+    assert partial.exists()  # the trainer resumes from it
 
 
 def test_another_experiment_in_the_same_directory_is_refused(tmp_path):
@@ -372,7 +387,10 @@ def test_demo_experiment_stages_are_valid_command_lines(tmp_path):
             components["trainers"].create("sft", options.get("trainer", {}))
         if record.argv[0] == "verify":
             components["verifiers"].create("orm", options.get("verifier", {}))
-    assert [r.type for r in records.values()].count("rollout") == 4
+    assert [r.type for r in records.values()].count("rollout") == 5
+    # the last rollout runs the fine-tuned policy (the merged LoRA model)
+    last = records["sft-policy-heldout"].argv
+    assert last[last.index("--model") + 1] == str(tmp_path / "demo" / "sft")
 
 
 # -- self-improvement for real: a tiny policy rolls out, is fine-tuned, rolls out again ------

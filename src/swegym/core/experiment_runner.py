@@ -5,14 +5,17 @@ every loaded plugin with its distribution and version, and per stage its command
 status, product and timings. It is rewritten atomically after every state change. Running
 the experiment again skips every stage that finished with the same command line; the first
 stage that did not (interrupted, failed, or changed in the file) and all stages after it run
-again. A stage's own command resumes its partial work (a rollout keeps its stored
-trajectories, training continues from its newest checkpoint, scoring skips scored ones).
+again. An interrupted stage resumes its partial work when nothing before it ran again (a
+rollout keeps its stored trajectories, training continues from its newest checkpoint,
+scoring skips scored ones); a stage that runs again for any other reason starts from an
+empty directory.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -122,6 +125,13 @@ class ExperimentRunner:
                 record.started, record.seconds = previous.get("started"), previous.get("seconds")
                 self.announce(stage, argv, "skipped")
             else:
+                # An interrupted stage keeps its partial work only if nothing before it ran
+                # again; otherwise (or if it finished before) it starts from an empty directory,
+                # so that no output of an older input survives (a scores file, checkpoints).
+                resume = (previous is not None and previous.get("status") in ("running", "failed")
+                          and previous.get("argv") == argv and not rerun)
+                if not resume and stage_dir.exists():
+                    shutil.rmtree(stage_dir)
                 rerun = True
                 self._run_stage(stage, record, stage_dir)
             if stage.spec.policy and record.product:
