@@ -49,8 +49,14 @@ def _rollout_row(name: str, run: Path) -> dict[str, Any]:
         n += 1
         resolved += is_resolved(record)
         expert += bool(record.get("expert"))
-        agent, model = record.get("agent", ""), Path(str(record.get("model", ""))).name
+        agent, model = record.get("agent", ""), _model_label(str(record.get("model", "")))
     return {"run": name, "agent": agent, "model": model, "n": n, "resolved": resolved, "rate": 100 * resolved / n if n else 0.0, "expert": expert}
+
+
+def _model_label(model: str) -> str:
+    """A model path's last part (``sft/merged`` for a merged LoRA model)."""
+    path = Path(model)
+    return f"{path.parent.name}/{path.name}" if path.name == "merged" else path.name
 
 
 def _records(path: Path) -> Iterator[dict]:
