@@ -21,7 +21,8 @@ An experiment file::
     type = "iterate"             # rollout -> filter -> export -> train, `times` times
     times = 2
       [[stage.stages]]
-      ...
+      name = "rollout"            # then filter, export and train (README: Experiments)
+      type = "rollout"
 
 Every stage is one swegym command (``rollout``, ``pool``, ``filter``, ``export``, ``train``,
 ``train-verifier``, ``verify``, ``rerank``, ``eval``, or ``command`` for any plugin's

@@ -59,6 +59,15 @@ def load_causal_lm(model: str, *, device: str = "auto", dtype: str = "auto", tru
     return loaded, device
 
 
+
+def free_memory(device: str) -> None:
+    """Collect a dropped model now, and return its CUDA memory to the driver."""
+    gc.collect()
+    if device == "cuda":
+        import torch
+
+        torch.cuda.empty_cache()
+
 def load_tokenizer(model: str, *, chat_template: str | None = None, trust_remote_code: bool = False) -> Any:
     """The model's tokenizer, with ``chat_template`` (a jinja file) replacing its own template."""
     _, transformers = _import_transformers()
@@ -203,15 +212,9 @@ class TransformersLLM(LLM):
         return Completion(message=message, prompt_tokens=len(ids), completion_tokens=len(new), finish_reason=finish, logprobs=logprobs)
 
     def close(self) -> None:
-        if self._model is None:
-            return
-        on_gpu = self._device == "cuda"
-        self._model = None
-        gc.collect()
-        if on_gpu:
-            import torch
-
-            torch.cuda.empty_cache()
+        if self._model is not None:
+            self._model = None
+            free_memory(self._device)
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> list[int]:

@@ -7,14 +7,13 @@ logits are computed (``logits_to_keep``), never the whole vocabulary at every po
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
 from swegym.core.errors import MissingDependencyError
-from swegym.plugins.llms.hf_transformers import load_causal_lm
+from swegym.plugins.llms.hf_transformers import free_memory, load_causal_lm
 from swegym.plugins.orm_verifier.scoring import LabelPrompt, continuations
 
 
@@ -95,12 +94,6 @@ class TransformersScorer:
         return [(yes, no) for yes, no in results]
 
     def close(self) -> None:
-        if self._model is None:
-            return
-        on_gpu = self._device == "cuda"
-        self._model = None
-        gc.collect()
-        if on_gpu:
-            import torch
-
-            torch.cuda.empty_cache()
+        if self._model is not None:
+            self._model = None
+            free_memory(self._device)
