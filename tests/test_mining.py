@@ -64,7 +64,7 @@ def test_commit_changing_code_and_tests_becomes_an_instance(project):
     assert instance.instance_id == "local__calc-12"  # the PR number in the message, as in SWE-bench
     assert instance.repo == "local/calc"
     assert instance.base_commit == instance.environment_setup_commit == shas["root"]
-    assert instance.extra == {"mined_from": shas["fix"]}
+    assert instance.extra == {"mined_from": shas["fix"], "version_source": "first release tag containing it: v0.2.1"}
     assert instance.created_at == "2024-01-05T10:00:00Z"
     assert instance.version == "0.2"
     assert instance.problem_statement == "Add sub (fixes #12)\n\nSubtraction was missing."
@@ -131,7 +131,8 @@ def test_version_from_pyproject_and_warning_when_missing(tmp_path):
     make_repo(repo, {"pyproject.toml": '[project]\nname = "p"\nversion = "1.4.2"\n', "p.py": "x = 1\n"})
     commit(repo, {"p.py": "x = 2\n", "test_p.py": "def test_p():\n    pass\n"}, "Change x")
     assert mine(repo, version_from="pyproject").instances[0].version == "1.4"
-    report = mine(repo)  # no tags at all
+    assert mine(repo).instances[0].version == "1.4"  # the release source reads it too
+    report = mine(repo, version_from="tag")  # no tags at all
     assert report.instances[0].version == ""
     assert report.warnings == ["version left empty for 1 instance(s): no tag reachable from the base commit"]
 

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from swegym.commands.common import build_components, dataset_options, execution_options, repository_of, select_instances
 from swegym.core.datasets import write_instances
@@ -120,13 +121,14 @@ def validate(app, dataset, instance_ids, out, timeout, keep_invalid, runtime, ex
     instances = select_instances(app, dataset, instance_ids)
     runtime_obj, executor_obj = build_components(app, runtime=runtime, executor=executor, workers=workers, git_mirror=git_mirror, options=options)
     jobs = [ValidateJob(i, repository_of(app, i), runtime_obj, timeout) for i in instances]
-    validations = {}
+    validations, reasons = {}, {}
     with _progress(app) as progress:
         task = progress.add_task("validate", total=len(jobs), status="")
         for outcome in executor_obj.run(validate_job, jobs):
             instance_id = outcome.job.instance.instance_id
             if outcome.error is not None:
-                app.console.print(f"[red]{instance_id}: {outcome.error}[/]")
+                reasons[instance_id] = f"error: {outcome.error}"
+                app.console.print(f"[red]{escape(instance_id)}: {escape(str(outcome.error))}[/]")
             else:
                 validations[instance_id] = outcome.result
             valid = sum(v.valid for v in validations.values())
@@ -136,11 +138,17 @@ def validate(app, dataset, instance_ids, out, timeout, keep_invalid, runtime, ex
         validation = validations.get(instance.instance_id)
         if validation is not None and (validation.valid or keep_invalid):
             kept.append(validation.apply_to(instance))
-        elif validation is not None:
-            app.console.print(f"[yellow]dropped {instance.instance_id}: {validation.reason}[/]")
+        if validation is not None and not validation.valid:
+            reasons[instance.instance_id] = validation.reason
+            app.console.print(f"[yellow]dropped {escape(instance.instance_id)}: {escape(validation.reason)}[/]")
     out.parent.mkdir(parents=True, exist_ok=True)
     count = write_instances(kept, out)
-    app.console.print(f"{count} of {len(instances)} instances validated -> {out}")
+    validated = sum(v.valid for v in validations.values())
+    app.console.print(f"{validated} of {len(instances)} instances validated; {count} written to {out}")
+    if not validated:
+        for instance in instances:
+            app.console.print(f"  {escape(instance.instance_id)}: {escape(reasons.get(instance.instance_id, 'no result'))}")
+        raise click.ClickException(f"no instance validated ({len(instances)} tried); the reasons are above")
 
 
 COMMANDS = [evaluate, validate]

@@ -23,7 +23,7 @@ from swegym.core.patches import patch_files, sanitize_model_patch
 from swegym.core.repository import EnvironmentSpec, RepositorySpec
 from swegym.core.results import GradeStatus, GradingResult
 from swegym.core.runtime import Runtime, Sandbox
-from swegym.core.testfiles import test_directives
+from swegym.core.testfiles import keyword_test_command, test_directives
 
 START_MARKER = ">>>>> Start Test Output"
 END_MARKER = ">>>>> End Test Output"
@@ -61,9 +61,13 @@ def eval_script(instance: TaskInstance, spec: EnvironmentSpec, *, workdir: str, 
         lines.append(f"for f in {quoted}; do git checkout -q {commit} -- \"$f\" 2>/dev/null || rm -f \"$f\"; done")
     if instance.test_patch.strip():
         lines.append(f"git apply --verbose {shlex.quote(test_patch_path)}")
+    if spec.test_cmd.rstrip().endswith(" -k"):
+        test_line = keyword_test_command(spec.test_cmd, test_files)
+    else:
+        test_line = f"{spec.test_cmd} {directives}".rstrip()
     lines += [
         f"echo {shlex.quote(START_MARKER)}",
-        f"{spec.test_cmd} {directives}".rstrip(),
+        test_line,
         f"echo \"{EXIT_MARKER}$?\"",
         f"echo {shlex.quote(END_MARKER)}",
     ]

@@ -7,10 +7,12 @@ patch's edits to tests) and test-directive selection.
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import PurePosixPath
 
-# Directory names that hold tests in the SWE-Gym repositories and in most Python projects.
-TEST_DIRS = {"test", "tests", "testing", "unittests"}
+# Directory names that hold tests in the SWE-Gym repositories and in most Python projects
+# (mypy's and mypyc's data-driven cases live in test-data/*.test).
+TEST_DIRS = {"test", "tests", "testing", "unittests", "test-data"}
 # pytest's own configuration files: an edit here can change what "passing" means.
 PYTEST_CONFIG_FILES = {"pytest.ini", "conftest.py"}
 # Files that may carry a [tool:pytest] / [tool.pytest.ini_options] / [pytest] section.
@@ -47,3 +49,27 @@ def is_pytest_config(path: str, diff_text: str = "") -> bool:
 def test_directives(test_patch_files: list[str]) -> list[str]:
     """The paths to pass to the test command: test_patch's files minus data files (SWE-bench)."""
     return [path for path in test_patch_files if not path.endswith(NON_TEST_EXTS)]
+
+
+def is_data_driven_case_file(path: str) -> bool:
+    """mypy-style data-driven test files: ``test-data/unit/check-*.test`` holding ``[case testName]`` blocks."""
+    return path.endswith(".test") and "test-data" in PurePosixPath(path).parts
+
+
+def keyword_test_command(test_cmd: str, test_patch_files: list[str]) -> str:
+    """The shell line for a test command ending in ``-k`` (SWE-bench's mypy command).
+
+    ``-k`` takes an expression, not paths: with data-driven case files the expression names
+    every case in them (read in the sandbox, after the test patch is applied); with Python
+    test files only, the paths are passed and ``-k`` dropped.
+    """
+    data = [path for path in test_patch_files if is_data_driven_case_file(path)]
+    if not data:
+        base = test_cmd.rstrip().removesuffix("-k").rstrip()
+        return f"{base} {' '.join(shlex.quote(p) for p in test_directives(test_patch_files))}".rstrip()
+    quoted = " ".join(shlex.quote(path) for path in data)
+    # "[case testName-skip]" -> testName; -k matches item names by substring.
+    cases = (
+        rf"sed -n 's/^\[case \([A-Za-z0-9_]*\).*/\1/p' {quoted} 2>/dev/null | sort -u | paste -sd' ' - | sed 's/ / or /g'"
+    )
+    return f'SWEGYM_CASES="$({cases})"\n{test_cmd.rstrip()} "${{SWEGYM_CASES:-no_case_found}}"'
