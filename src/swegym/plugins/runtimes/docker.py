@@ -33,6 +33,8 @@ import attrs
 
 from swegym import hookimpl
 from swegym.core.envbuild import build_script, checkout_script, reset_script
+from swegym.core.envrecipe import DEFAULT_SUITE, base_tag
+from swegym.core.uv_tool import uv_binary, uv_version
 from swegym.core.git_source import cache_dir, ensure_bare_clone, resolve_git_source
 from swegym.core.instance import TaskInstance
 from swegym.core.python_provider import PythonChoice, PythonNotFoundError
@@ -75,12 +77,13 @@ class DockerRuntime(Runtime):
 
     name: ClassVar[str] = "docker"
 
-    base_image: str = attrs.field(
-        default="swegym/base:bookworm", metadata={"help": "image environments are built from (swegym env base builds it)"}
+    base_image: str | None = attrs.field(
+        default=None,
+        metadata={"help": "one image for every environment (default: swegym/base:<suite>-<recipe>, the Debian suite per Python)"},
     )
     base_pull: bool = attrs.field(default=False, metadata={"help": "pull base_image from a registry instead of building it"})
-    mirror: str = attrs.field(
-        factory=default_mirror, metadata={"help": "Debian mirror for the base image (default: the one apt uses here)"}
+    mirror: str | None = attrs.field(
+        default=None, metadata={"help": "Debian mirror for base images (default: the one apt uses here for the suite)"}
     )
     ca_bundle: str | None = attrs.field(
         factory=default_ca_bundle,
@@ -122,39 +125,55 @@ class DockerRuntime(Runtime):
 
     # -- the base image ------------------------------------------------------------------
 
-    def build_base(self, console_log: Callable[[str], None] = print, *, force: bool = False) -> str:
-        """Make ``base_image`` exist (debootstrap + import, or pull with ``base_pull``); returns its id."""
+    def base_image_for(self, suite: str = DEFAULT_SUITE) -> str:
+        """The base image of a Debian suite (or the one ``base_image`` set for all)."""
+        return self.base_image or base_tag(suite, uv_version=uv_version())
+
+    def build_base(
+        self, console_log: Callable[[str], None] = print, *, force: bool = False, suite: str = DEFAULT_SUITE
+    ) -> str:
+        """Make the suite's base image exist (debootstrap + import, or pull with ``base_pull``); returns its id."""
         import docker
 
+        tag = self.base_image_for(suite)
         client = self.client(timeout=None)
         lock_dir = self.cache / "envs" / "docker"
         lock_dir.mkdir(parents=True, exist_ok=True)
-        with contextlib.closing(client), open(lock_dir / ".base.lock", "w") as lock:
+        with contextlib.closing(client), open(lock_dir / f".base-{suite}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not force:
                 try:
-                    return client.images.get(self.base_image).id
+                    return client.images.get(tag).id
                 except docker.errors.ImageNotFound:
                     pass
             if self.base_pull:
-                console_log(f"swegym: pulling {self.base_image}")
+                console_log(f"swegym: pulling {tag}")
                 try:
-                    return client.images.pull(self.base_image).id
+                    return client.images.pull(tag).id
                 except docker.errors.APIError as exc:
-                    raise EnvironmentBuildError(f"could not pull {self.base_image}: {exc.explanation or exc}") from None
+                    raise EnvironmentBuildError(f"could not pull {tag}: {exc.explanation or exc}") from None
+            if self.base_image:
+                raise EnvironmentBuildError(
+                    f"base image {tag} not found; swegym builds only its own swegym/base:<suite> images: "
+                    "leave runtime.base_image unset, or pull it with -o runtime.base_pull=true"
+                )
             return build_base_image(
-                client, self.base_image, mirror=self.mirror, work_dir=lock_dir / ".base-build", console_log=console_log
+                client, tag, suite=suite, mirror=self.mirror or default_mirror(suite),
+                work_dir=lock_dir / ".base-build", console_log=console_log, uv=uv_binary(),
             )
 
-    def _ensure_base(self, client: Any) -> None:
+    def _base_id(self, client: Any, suite: str) -> str:
+        """The id of the suite's base image; a clear error (or a pull) when it is missing."""
         import docker
 
+        tag = self.base_image_for(suite)
         try:
-            client.api.inspect_image(self.base_image)
+            return client.api.inspect_image(tag)["Id"]
         except docker.errors.ImageNotFound:
             if not self.base_pull:
-                raise EnvironmentBuildError(f"base image {self.base_image} not found: run `swegym env base`") from None
-            self.build_base()
+                hint = "swegym env base" + ("" if self.base_image or suite == DEFAULT_SUITE else f" --suite {suite}")
+                raise EnvironmentBuildError(f"base image {tag} not found: run `{hint}`") from None
+            return self.build_base(suite=suite)
 
     # -- environments --------------------------------------------------------------------
 
