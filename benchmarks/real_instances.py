@@ -46,6 +46,7 @@ REAL_INSTANCES = {
     "modin-project/modin": [5940, 6780, 6400],
 }
 MIRRORS_ENV = "SWEGYM_MIRRORS"
+BOX_DRAWING = str.maketrans({ch: " " for ch in "│┃┌┐└┘├┤┬┴┼─━╭╮╯╰"})
 
 
 def find_mirror(mirrors: Path, repo: str) -> Path | None:
@@ -78,8 +79,17 @@ def swegym(*args: str, env: dict[str, str], log: Path) -> tuple[int, float, str]
     elapsed = time.monotonic() - began
     with log.open("a") as handle:
         handle.write(f"$ swegym {' '.join(args)}\n{result.stdout}{result.stderr}\n# exit {result.returncode} in {elapsed:.0f} s\n\n")
-    tail = " ".join((result.stdout + result.stderr).strip().splitlines()[-3:])
-    return result.returncode, elapsed, tail
+    return result.returncode, elapsed, _tail(result.stdout + result.stderr)
+
+
+def _tail(output: str, lines: int = 4) -> str:
+    """The last lines that say something: table borders dropped, cells squeezed."""
+    kept = []
+    for line in output.splitlines():
+        text = " ".join(line.translate(BOX_DRAWING).split())
+        if any(ch.isalnum() for ch in text):
+            kept.append(text)
+    return " / ".join(kept[-lines:])
 
 
 def noop_prediction(instance: dict, mirror: Path) -> dict:
@@ -93,14 +103,15 @@ def noop_prediction(instance: dict, mirror: Path) -> dict:
     return {"instance_id": instance["instance_id"], "model_name_or_path": "noop", "model_patch": f"diff --git a/{path} b/{path}\n{diff}"}
 
 
-def environment_facts(instance_file: Path, runtime: str) -> dict:
+def environment_facts(instance_file: Path, runtime: str, options: list[str]) -> dict:
     """Python requested/used, build notes and image size of the instance's built environment."""
     from swegym import Components, get_plugin_manager, load_instances
 
     components = Components(get_plugin_manager())
     [instance] = load_instances(instance_file)
     repo = components["repositories"].get(instance.repo)
-    runtime_obj = components["runtimes"].create(runtime, {})
+    settings = dict(option.removeprefix("runtime.").split("=", 1) for option in options)
+    runtime_obj = components["runtimes"].create(runtime, settings)
     facts = {"version": instance.version, "python_requested": repo.environment(instance.version).python or "-"}
     try:
         environment = runtime_obj.environment(repo, instance, build=False)
@@ -134,12 +145,14 @@ def run_instance(repo: str, number: int, mirror: Path, args: argparse.Namespace,
     code, row["mine_s"], tail = swegym("mine", "--repo-path", str(mirror), "--repo", repo, "--pr", str(number), "--out", str(mined), env=env, log=log)
     if code:
         return {**row, "failure": f"mine: {tail}"}
-    code, row["build_s"], tail = swegym("env", "build", "--dataset", str(mined), "--runtime", args.runtime, env=env, log=log)
-    row.update(environment_facts(mined, args.runtime))
+    options = [item for option in args.options for item in ("-o", option)]
+    code, row["build_s"], tail = swegym("env", "build", "--dataset", str(mined), "--runtime", args.runtime, *options, env=env, log=log)
+    row.update(environment_facts(mined, args.runtime, args.options))
     if code:
         return {**row, "failure": f"env build: {tail}"}
     code, row["validate_s"], tail = swegym(
-        "validate", "--dataset", str(mined), "--runtime", args.runtime, "--out", str(valid), "--timeout", str(args.timeout), env=env, log=log
+        "validate", "--dataset", str(mined), "--runtime", args.runtime, *options, "--out", str(valid),
+        "--timeout", str(args.timeout), env=env, log=log,
     )
     if code:
         return {**row, "failure": f"validate: {tail}"}
@@ -150,7 +163,7 @@ def run_instance(repo: str, number: int, mirror: Path, args: argparse.Namespace,
     for label, predictions in (("gold", "gold"), ("noop", str(noop))):
         out = folder / f"eval-{label}"
         code, row[f"{label}_s"], tail = swegym(
-            "eval", "--dataset", str(valid), "--predictions", predictions, "--runtime", args.runtime,
+            "eval", "--dataset", str(valid), "--predictions", predictions, "--runtime", args.runtime, *options,
             "--run-id", f"real-{label}", "--out", str(out), "--timeout", str(args.timeout), env=env, log=log,
         )
         row[label] = grade(out, slug) if code == 0 else f"eval failed: {tail}"
@@ -178,6 +191,8 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("runs/real"))
     parser.add_argument("--per-repo", type=int, default=2)
     parser.add_argument("--timeout", type=int, default=1800, help="seconds one test run may take")
+    parser.add_argument("-o", "--option", dest="options", action="append", default=[], metavar="runtime.KEY=VALUE",
+                        help="runtime option passed to env build, validate and eval")
     args = parser.parse_args()
     if not args.mirrors:
         parser.error(f"give --mirrors or set {MIRRORS_ENV}")

@@ -186,3 +186,20 @@ def test_killed_eval_resumes_without_regrading(tmp_path):
     assert summary["resolved_instances"] == summary["total_instances"]
     for name, mtime in before.items():  # not graded again
         assert (run_dir / name / "report.json").stat().st_mtime_ns == mtime
+
+
+
+def test_validate_fails_when_no_instance_validates_and_names_each_reason(instance, tmp_path):
+    """A gold patch that fixes nothing validates no instance: exit 1, with the instance's reason."""
+    import attrs
+
+    from swegym.core.datasets import write_instances
+
+    write_instances([attrs.evolve(instance, patch="")], tmp_path / "broken.jsonl")
+    result = subprocess.run(
+        [sys.executable, "-m", "swegym", "validate", "--dataset", "broken.jsonl", "--runtime", "local", "--out", "v.jsonl"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"  {ID}: the gold patch does not apply" in result.stdout
+    assert "no instance validated (1 tried)" in result.stderr
