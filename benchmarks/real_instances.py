@@ -115,13 +115,24 @@ def environment_facts(instance_file: Path, runtime: str, options: list[str]) -> 
     facts = {"version": instance.version, "python_requested": repo.environment(instance.version).python or "-"}
     try:
         environment = runtime_obj.environment(repo, instance, build=False)
-    except Exception as exc:  # noqa: BLE001 - reported in the table, not raised
-        return {**facts, "environment": f"not built: {exc}"}
+    except Exception:  # noqa: BLE001 - the build log says why, in the table
+        log = runtime_obj.environment_dir(repo, instance.version) / "build.log"
+        return {**facts, "build_log": str(log), "build_cause": build_cause(log)}
     facts.update(python_used=environment.python, notes="; ".join(environment.notes), location=environment.location)
     if runtime == "docker":
         size = subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", environment.location], capture_output=True, text=True)
         facts["image_mb"] = round(int(size.stdout.strip()) / 1e6) if size.returncode == 0 else None
     return facts
+
+
+def build_cause(log: Path) -> str:
+    """The failing step and the error lines just before it, from a build log."""
+    if not log.exists():
+        return f"no build log at {log}"
+    lines = log.read_text(errors="replace").splitlines()
+    failed = max((i for i, line in enumerate(lines) if "failed step" in line), default=len(lines))
+    errors = [line.strip() for line in lines[max(0, failed - 40):failed] if "rror" in line or "fatal" in line]
+    return " / ".join([*errors[-3:], *(lines[failed:failed + 1])])[:600]
 
 
 def grade(summary_dir: Path, instance_id: str) -> str:
@@ -149,7 +160,7 @@ def run_instance(repo: str, number: int, mirror: Path, args: argparse.Namespace,
     code, row["build_s"], tail = swegym("env", "build", "--dataset", str(mined), "--runtime", args.runtime, *options, env=env, log=log)
     row.update(environment_facts(mined, args.runtime, args.options))
     if code:
-        return {**row, "failure": f"env build: {tail}"}
+        return {**row, "failure": f"env build: {row.get('build_cause') or tail}"}
     code, row["validate_s"], tail = swegym(
         "validate", "--dataset", str(mined), "--runtime", args.runtime, *options, "--out", str(valid),
         "--timeout", str(args.timeout), env=env, log=log,
