@@ -117,3 +117,23 @@ def test_mypy_data_driven_cases_are_test_files_and_become_a_keyword_expression(t
     assert out.strip() == "['-k', 'testA or testB or testC_python2']"
     # Python test files only: paths, not a keyword expression.
     assert keyword_test_command("pytest -n0 -rA -k", ["mypy/test/testcheck.py", "x.json"]) == "pytest -n0 -rA mypy/test/testcheck.py"
+
+
+def test_cli_pr_and_rev(release_branches, tmp_path):
+    from test_mining import invoke
+
+    from swegym.core.datasets import read_instance_file
+
+    repo, after_branch, fix = release_branches
+    out = tmp_path / "pr.jsonl"
+    result = invoke(["mine", "--repo-path", str(repo), "--repo", "python/mypy", "--pr", "32", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"pull request #32 was merged by {fix[:12]}" in result.output
+    [instance] = read_instance_file(out)
+    # python/mypy's spec versions are known: 0.810 is one, so the release maps onto itself.
+    assert (instance.instance_id, instance.version) == ("python__mypy-32", "0.810")
+    assert "python__mypy-32: version 0.810 (first release tag containing it: v0.810)" in " ".join(result.output.split())
+    refused = invoke(["mine", "--repo-path", str(repo), "--rev", "v0.800", "--out", str(tmp_path / "no.jsonl")])
+    assert refused.exit_code != 0 and "does not qualify as a task instance" in refused.output
+    both = invoke(["mine", "--repo-path", str(repo), "--rev", fix, "--pr", "32", "--out", str(out)])
+    assert both.exit_code != 0 and "give --rev or --pr, not both" in both.output
