@@ -93,13 +93,17 @@ def _tail(output: str, lines: int = 4) -> str:
 
 
 def noop_prediction(instance: dict, mirror: Path) -> dict:
-    """A patch adding one comment line at the top of the first file the gold patch changes."""
-    path = next(line.split(" b/", 1)[1] for line in instance["patch"].splitlines() if line.startswith("diff --git "))
-    old = subprocess.run(
-        ["git", "-C", str(mirror), "show", f"{instance['base_commit']}:{path}"], capture_output=True, text=True, check=True
-    ).stdout.splitlines(keepends=True)
-    new = ["# swegym no-op: a comment changes nothing\n", *old]
-    diff = "".join(difflib.unified_diff(old, new, f"a/{path}", f"b/{path}", n=3))
+    """A patch adding one comment line at the top of the first file of the gold patch that exists at the base."""
+    paths = [line.split(" b/", 1)[1] for line in instance["patch"].splitlines() if line.startswith("diff --git ")]
+    for path in sorted(paths, key=lambda p: not p.endswith(".py")):  # a Python file first: "#" is a comment there
+        shown = subprocess.run(["git", "-C", str(mirror), "show", f"{instance['base_commit']}:{path}"], capture_output=True, text=True)
+        if shown.returncode == 0:
+            break
+    else:
+        raise SystemExit(f"{instance['instance_id']}: no file of the gold patch exists at the base commit")
+    old = shown.stdout.splitlines(keepends=True)
+    comment = "// swegym no-op: a comment changes nothing\n" if path.endswith((".ts", ".js")) else "# swegym no-op: a comment changes nothing\n"
+    diff = "".join(difflib.unified_diff(old, [comment, *old], f"a/{path}", f"b/{path}", n=3))
     return {"instance_id": instance["instance_id"], "model_name_or_path": "noop", "model_patch": f"diff --git a/{path} b/{path}\n{diff}"}
 
 
