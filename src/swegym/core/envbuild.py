@@ -100,7 +100,8 @@ def build_script(
     q = shlex.quote
     lines = [
         "set -eo pipefail",
-        f"trap 'echo \"{FAILED_STEP} (exit $?): $BASH_COMMAND\" >&2' ERR",
+        # At exit after a failure, $BASH_COMMAND is the command that failed.
+        f"trap 'rc=$?; [ $rc -eq 0 ] || echo \"{FAILED_STEP} (exit $rc): $BASH_COMMAND\" >&2' EXIT",
         "export PIP_DISABLE_PIP_VERSION_CHECK=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1",
     ]
     if options.uv == "":
@@ -252,7 +253,7 @@ def describe_failure(output: str, *, max_lines: int = 4) -> tuple[str, str]:
     command, end = "", len(lines)
     for index in range(len(lines) - 1, -1, -1):
         if lines[index].startswith(FAILED_STEP):
-            command = lines[index].split(": ", 1)[-1].strip()
+            command = re.sub(r"^.*?\(exit \d+\): ", "", lines[index]).strip()
             end = index
             break
     noise = ("[notice]", "WARNING: Running pip as", "hint:", "note: This error originates", "swegym: failed step")
