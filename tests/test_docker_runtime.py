@@ -288,3 +288,24 @@ def test_gc_removes_containers_of_dead_owners_only(engine, toy):
         assert orphan.name in removed
         names = {c.name for c in engine.containers.list(all=True, filters={"label": SANDBOX_LABEL})}
         assert live.name in names and orphan.name not in names
+
+
+def test_a_python_38_spec_is_built_on_the_bullseye_image(toy, engine):
+    """Another suite's base image: 3.8 is nearest to bullseye's 3.9 (CI builds bullseye too)."""
+    runtime, repo, instance, _, _ = toy
+    try:
+        engine.images.get(runtime.base_image_for("bullseye"))
+    except Exception:
+        pytest.skip(f"{runtime.base_image_for('bullseye')} is not built: swegym env base --suite bullseye")
+    repo38 = RepositorySpec(
+        name=repo.name, url="", local_path=repo.local_path, environments={"0.5": EnvironmentSpec(python="3.8")}
+    )
+    environment = runtime.environment(repo38, _instance(instance.base_commit, "0.5"))
+    try:
+        assert (environment.python, environment.python_source) == ("3.9", "debian:bullseye")
+        with runtime.sandbox(repo38, _instance(instance.base_commit, "0.5")) as sandbox:
+            result = sandbox.exec("python --version && gcc --version | head -1 && python -m pytest -q test_calc.py")
+        assert "Python 3.9" in result.output and "gcc" in result.output
+        assert "1 failed" in result.output  # the buggy base commit, run by bullseye's interpreter
+    finally:
+        engine.images.remove(environment.location)
