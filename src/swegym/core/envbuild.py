@@ -47,6 +47,17 @@ exit 1
 """
 
 
+# `python setup.py develop` in a Makefile (moto 4.0's `make init`) lets easy_install fetch the
+# dependencies from today's index, one egg at a time: install them through uv first, as of
+# the date, so easy_install finds them there.
+_EASY_INSTALL_FIRST = (
+    'if [ -f setup.py ] && grep -qs "setup.py develop" Makefile; then\n'
+    '  echo "swegym: the Makefile runs setup.py develop: installing the dependencies through uv first"\n'
+    '  pip install -e . </dev/null || echo "swegym: that failed; setup.py develop fetches them itself" >&2\n'
+    "fi"
+)
+
+
 def is_system_step(command: str) -> bool:
     return command.lstrip().startswith(SYSTEM_STEP_PREFIXES)
 
@@ -141,6 +152,8 @@ def build_script(
     if spec.pip_packages:
         lines.append("pip install " + " ".join(q(p) for p in spec.pip_packages))
     if spec.install:
+        if re.search(r"(^|[;&|]\s*)make\b", spec.install):
+            lines.append(_EASY_INSTALL_FIRST)
         lines.append(_through_shim(_point_python(spec.install, options)))
     # Test runs must not need the network: make sure the test runner itself is present.
     lines.append("python -m pytest --version >/dev/null 2>&1 || pip install pytest")
