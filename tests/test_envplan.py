@@ -163,3 +163,19 @@ def test_a_failure_is_described_by_its_command_and_last_meaningful_lines():
     command, tail = describe_failure(output, max_lines=2)
     assert command == "pip install -e ."
     assert tail == "error: subprocess-exited-with-error\ngcc: fatal error: no input files"
+
+
+@pytest.mark.slow  # scans the machine's interpreters three times
+def test_an_unreachable_uv_download_is_a_one_line_fallback_remembered_for_an_hour(tmp_path, monkeypatch):
+    from swegym.core.python_provider import PythonNotFoundError, find_python
+    from swegym.core.uv_tool import downloads_unreachable
+
+    monkeypatch.setenv("UV_PYTHON_INSTALL_MIRROR", "http://127.0.0.1:9/python")  # nothing listens there
+    choice = find_python("3.2", uv_install_dir=tmp_path / "uv-python")
+    assert choice.requested == "3.2" and choice.version != "3.2" and not choice.exact
+    assert choice.fallback.startswith("uv python install 3.2 failed (") and "\n" not in choice.fallback
+    assert downloads_unreachable(tmp_path)
+    again = find_python("3.2", uv_install_dir=tmp_path / "uv-python")
+    assert again.fallback.startswith("uv's interpreter downloads were unreachable at the last try")
+    with pytest.raises(PythonNotFoundError, match=r"python 3\.2 is not available .*drop -o runtime\.exact_python=true"):
+        find_python("3.2", exact=True, uv_install_dir=tmp_path / "uv-python")
