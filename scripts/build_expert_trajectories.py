@@ -25,8 +25,7 @@ from unidiff import PatchSet
 
 from swegym import Components, ToolCall, Trajectory, Turn, get_plugin_manager, load_instances
 from swegym.core.store import TrajectoryStore
-from swegym.plugins.repos.demo import DATA
-from swegym.plugins.repos.demo.build import built_repository
+from swegym.plugins.repos.demo import DATA, built_repository
 
 WORKDIR = "/testbed"
 PROVENANCE = "expert demonstration written for swegym from the instance's gold patch, executed by replay"

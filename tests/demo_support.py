@@ -8,8 +8,7 @@ from pathlib import Path
 
 from conftest import git
 from swegym import TaskInstance, load_instances
-from swegym.plugins.repos.demo import repository
-from swegym.plugins.repos.demo.build import built_repository
+from swegym.plugins.repos.demo import built_repository, repository
 
 
 def demo_instances(components) -> dict[str, TaskInstance]:

@@ -40,7 +40,8 @@ def test_the_build_reproduces_every_commit_of_the_history(repo):
 
 
 def test_tags_are_annotated_at_their_release_commits(repo):
-    listing = git(repo, "for-each-ref", "refs/tags", "--format=%(objecttype) %(refname:short) %(*objectname) %(contents:subject)")
+    form = "%(objecttype) %(refname:short) %(*objectname) %(contents:subject)"
+    listing = git(repo, "for-each-ref", "refs/tags", f"--format={form}")
     tagged = {c["tag"]["name"]: c["sha"] for c in HISTORY["commits"] if "tag" in c}
     assert sorted(tagged) == ["v0.1.0", "v0.2.0", "v0.3.0"]
     expected = [f"tag {name} {sha} tinyver {name[1:]}" for name, sha in sorted(tagged.items())]
@@ -62,18 +63,27 @@ def test_a_second_call_reuses_the_cached_build(cache, monkeypatch):
 
     monkeypatch.setattr(build, "replay", no_rebuild)
     assert build_repository(cache=cache) == repo
-    assert [p.name for p in repo.parent.parent.iterdir()] == [repo.parent.name]  # no stray temp dirs
+    assert list(repo.parent.iterdir()) == [repo]  # no temporary build left beside it
 
 
 def test_edited_sources_build_anew_and_a_wrong_sha_is_a_clear_error(tmp_path, cache):
     source = tmp_path / "tinyver"
     shutil.copytree(SOURCE, source)
+    built = build_repository(source, cache=cache)
     history = json.loads((source / "history.json").read_text())
     history["commits"][3]["subject"] += " (edited)"
     (source / "history.json").write_text(json.dumps(history))
-    with pytest.raises(DemoBuildError, match=r"commit 3 \('Document the range syntax in the README \(edited\)'\) was built as [0-9a-f]{40}, but history.json expects 2689936a"):
-        build_repository(source, cache=cache)
-    assert [list(d.iterdir()) for d in (cache / "demo").iterdir()] == [[]]  # nothing half-built is left
+    expected = r"commit 3 \('Document the range .*\(edited\)'\) was built as [0-9a-f]{40}, but history.json expects 2689936a"
+    with pytest.raises(DemoBuildError, match=expected):
+        build_repository(source, cache=cache)  # not the cached build of the unedited files
+    builds = sorted((list(d.iterdir()) for d in (cache / "demo").iterdir()), key=len)
+    assert builds == [[], [built]]  # the failed build left nothing half-built
+
+
+def test_without_git_the_build_says_so(cache, monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(DemoBuildError, match="built with git, which is not installed"):
+        build_repository(cache=cache)
 
 
 def test_two_processes_building_at_once_agree(cache):

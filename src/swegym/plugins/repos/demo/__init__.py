@@ -21,7 +21,6 @@ import attrs
 
 from swegym import EnvironmentSpec, RepositorySpec, TaskInstance, hookimpl
 from swegym.core.datasets import read_instance_file
-from swegym.plugins.repos.demo.build import built_repository
 
 NAME = "swegym/tinyver"
 DATA = Path(str(resources.files(__package__).joinpath("data")))
@@ -30,6 +29,13 @@ ENVIRONMENT = EnvironmentSpec(
     test_cmd="pytest -rA",
     network=("build",),
 )
+
+
+def built_repository() -> str:
+    """The path of the demo repository, built from ``data/tinyver`` on first use."""
+    from swegym.plugins.repos.demo.build import build_repository  # not at start-up
+
+    return str(build_repository())
 
 
 def repository() -> RepositorySpec:

@@ -32,11 +32,6 @@ class DemoBuildError(SwegymError):
     """The demo repository could not be built as ``history.json`` describes it."""
 
 
-def built_repository() -> str:
-    """The path of the built demo repository (``RepositorySpec.local_path`` calls this)."""
-    return str(build_repository())
-
-
 def build_repository(source: Path = SOURCE, cache: Path | None = None) -> Path:
     """The bare repository replayed from ``source``: built on first use, then reused."""
     history = json.loads((source / "history.json").read_text())
@@ -88,7 +83,8 @@ def replay(source: Path, history: dict, repo: Path) -> None:
         message = commit["subject"] + "\n" + ("\n" + commit["body"] if commit["body"] else "")
         dates = {"GIT_AUTHOR_DATE": commit["author_date"], "GIT_COMMITTER_DATE": commit["committer_date"]}
         parents = ["-p", parent] if parent else []
-        sha = git(repo, "commit-tree", tree, *parents, stdin=message, env=dates, author=history["author"]).strip()
+        sha = git(repo, "commit-tree", tree, *parents, stdin=message, env=dates, author=history["author"])
+        sha = sha.strip()
         if sha != commit["sha"]:
             raise DemoBuildError(
                 f"demo repository: commit {number} ({commit['subject']!r}) was built as {sha}, but "
@@ -103,25 +99,28 @@ def replay(source: Path, history: dict, repo: Path) -> None:
 
 def tag_ref(repo: Path, author: dict, tag: dict, sha: str) -> None:
     """An annotated tag of ``sha`` written with ``git mktag``, so its message is verbatim."""
-    stamp = git(repo, "var", "GIT_COMMITTER_IDENT", env={"GIT_COMMITTER_DATE": tag["date"]}, author=author).strip()
+    date = {"GIT_COMMITTER_DATE": tag["date"]}
+    stamp = git(repo, "var", "GIT_COMMITTER_IDENT", env=date, author=author).strip()
     body = f"object {sha}\ntype commit\ntag {tag['name']}\ntagger {stamp}\n\n{tag['message']}"
     tag_sha = git(repo, "mktag", stdin=body).strip()
     git(repo, "update-ref", f"refs/tags/{tag['name']}", tag_sha)
 
 
-def git(repo: Path, *args: str, stdin: str | None = None, env: dict | None = None, author: dict | None = None) -> str:
-    identity = {}
-    if author:
-        identity = {f"GIT_{role}_{key.upper()}": author[key] for role in ("AUTHOR", "COMMITTER") for key in ("name", "email")}
-    inherited = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
-    isolated = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_DIR": str(repo), "TZ": "UTC", "LC_ALL": "C"}
-    result = subprocess.run(
-        ["git", *GIT_CONFIG, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**inherited, **isolated, **identity, **(env or {})},
-    )
+def git(
+    repo: Path, *args: str, stdin: str | None = None, env: dict | None = None, author: dict | None = None
+) -> str:
+    """Run git on ``repo`` with nothing from the caller's environment or configuration."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")} | (env or {})
+    env |= {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_DIR": str(repo)}
+    env |= {"TZ": "UTC", "LC_ALL": "C"}
+    for role in ("AUTHOR", "COMMITTER") if author else ():
+        env |= {f"GIT_{role}_NAME": author["name"], f"GIT_{role}_EMAIL": author["email"]}
+    try:
+        result = subprocess.run(
+            ["git", *GIT_CONFIG, *args], input=stdin, capture_output=True, encoding="utf-8", env=env
+        )
+    except FileNotFoundError:
+        raise DemoBuildError("the demo repository is built with git, which is not installed") from None
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise DemoBuildError(f"demo repository: git {args[0]} failed: {detail}")
@@ -129,4 +128,4 @@ def git(repo: Path, *args: str, stdin: str | None = None, env: dict | None = Non
 
 
 if __name__ == "__main__":
-    print(built_repository())
+    print(build_repository())
