@@ -16,7 +16,7 @@ import pytest
 from conftest import git, make_repo, skip_without_docker
 from swegym import Components, get_plugin_manager
 from swegym.core.instance import TaskInstance
-from swegym.core.python_provider import PythonNotFoundError
+from swegym.core.envplan import ExactPythonError
 from swegym.core.repository import EnvironmentSpec, RepositorySpec
 from swegym.core.runtime import TIMEOUT_EXIT, EnvironmentBuildError, SandboxError
 from swegym.plugins.runtimes import docker as docker_plugin
@@ -89,12 +89,24 @@ def _containers(engine, **labels: str) -> list:
 
 def test_environment_is_an_image_found_without_building(toy, engine):
     runtime, repo, instance, environment, _ = toy
-    assert environment.location == f"swegym/env/{REPO.replace('/', '__')}:0.1-" + repo.environment("0.1").spec_hash
+    base_id = engine.images.get(runtime.base_image_for("bookworm")).id
+    tag = f"swegym/env/{REPO.replace('/', '__')}:0.1-{repo.environment('0.1').spec_hash}-{base_id.split(':')[1][:12]}"
+    assert environment.location == tag  # the base image's identity is part of the tag
+    assert environment.base_image == f"{runtime.base_image_for('bookworm')} ({base_id})"
     assert engine.images.get(environment.location).labels["swegym.environment"] == environment.key
     assert environment.python == "3.11" and environment.notes == ()
     log = open(environment.log_path).read()
     assert "swegym: environment ready" in log
+    assert "(uv " in log or "swegym: Python 3.11" in log
     assert runtime.environment(repo, _instance(instance.base_commit), build=False) == environment
+
+
+def test_build_tools_and_the_shared_cache_are_there(sandbox, toy):
+    _, _, _, environment, _ = toy
+    tools = sandbox.exec("make --version && gcc --version && pkg-config --version && python -c 'import setuptools, wheel, pip'")
+    assert tools.ok, tools.output
+    cache = toy[0].cache / "uv-cache"
+    assert cache.is_dir() and any(cache.iterdir())  # uv wrote into the host's shared cache
 
 
 def test_history_stops_at_the_base_commit(sandbox, toy):
@@ -207,21 +219,38 @@ def test_a_missing_base_image_is_a_clear_error(toy):
         other.sandbox(repo2, _instance(instance.base_commit, "0.2"))
 
 
-def test_a_python_the_image_lacks_is_an_error_unless_the_nearest_is_accepted(toy, engine):
+def test_a_python_no_suite_has_gets_the_nearest_recorded_unless_exactness_is_asked(toy, engine):
     runtime, repo, instance, _, _ = toy
-    repo38 = RepositorySpec(
-        name=repo.name, url="", local_path=repo.local_path, environments={"0.3": EnvironmentSpec(python="3.8")}
+    repo312 = RepositorySpec(
+        name=repo.name, url="", local_path=repo.local_path, environments={"0.3": EnvironmentSpec(python="3.12")}
     )
-    with pytest.raises(PythonNotFoundError, match="python 3.8 is not in base image"):
-        runtime.environment(repo38, _instance(instance.base_commit, "0.3"))
-    nearest = DockerRuntime(root=runtime.root, accept_nearest_python=True)
-    environment = nearest.environment(repo38, _instance(instance.base_commit, "0.3"))
-    assert environment.python == "3.11"
-    assert environment.notes and "python 3.8 requested, using 3.11" in environment.notes[0]
-    assert "NOTE: python 3.8 requested" in open(environment.log_path).read()
+    exact = DockerRuntime(root=runtime.root, exact_python=True)
+    with pytest.raises(ExactPythonError, match=r"python 3\.12 is not reachable here \(nearest: 3\.11 from debian:bookworm\)"):
+        exact.environment(repo312, _instance(instance.base_commit, "0.3"))
+    environment = runtime.environment(repo312, _instance(instance.base_commit, "0.3"))
+    assert (environment.python, environment.python_requested, environment.python_source) == ("3.11", "3.12", "debian:bookworm")
+    assert environment.base_image.startswith(runtime.base_image_for("bookworm") + " (sha256:")
+    assert environment.base_image.split("sha256:")[1][:12] in environment.location  # the tag names the base
+    assert "python 3.12 requested, 3.11 used" in environment.notes[0]
+    log = open(environment.log_path).read()
+    assert "NOTE: python 3.12 requested, 3.11 used" in log and "# packages resolved as of: 20" in log
     engine.images.remove(environment.location)
     with pytest.raises(EnvironmentBuildError, match="was removed from the engine"):
-        nearest.environment(repo38, _instance(instance.base_commit, "0.3"), build=False)
+        runtime.environment(repo312, _instance(instance.base_commit, "0.3"), build=False)
+
+
+def test_a_failed_build_names_the_step_its_exit_code_and_output(toy, engine):
+    runtime, repo, instance, _, _ = toy
+    broken = RepositorySpec(
+        name=repo.name, url="", local_path=repo.local_path,
+        environments={"0.4": EnvironmentSpec(install="echo compiling; echo 'fatal: no compiler for fortran' >&2; exit 3")},
+    )
+    with pytest.raises(EnvironmentBuildError) as caught:
+        runtime.environment(broken, _instance(instance.base_commit, "0.4"))
+    message = str(caught.value)
+    assert "install step failed at `exit 3` (exit 3):" in message
+    assert "fatal: no compiler for fortran" in message and "log: " in message
+    assert "EnvironmentBuildError" not in message
 
 
 def test_an_unreachable_engine_is_a_clear_error(tmp_path):
@@ -259,3 +288,24 @@ def test_gc_removes_containers_of_dead_owners_only(engine, toy):
         assert orphan.name in removed
         names = {c.name for c in engine.containers.list(all=True, filters={"label": SANDBOX_LABEL})}
         assert live.name in names and orphan.name not in names
+
+
+def test_a_python_38_spec_is_built_on_the_bullseye_image(toy, engine):
+    """Another suite's base image: 3.8 is nearest to bullseye's 3.9 (CI builds bullseye too)."""
+    runtime, repo, instance, _, _ = toy
+    try:
+        engine.images.get(runtime.base_image_for("bullseye"))
+    except Exception:
+        pytest.skip(f"{runtime.base_image_for('bullseye')} is not built: swegym env base --suite bullseye")
+    repo38 = RepositorySpec(
+        name=repo.name, url="", local_path=repo.local_path, environments={"0.5": EnvironmentSpec(python="3.8")}
+    )
+    environment = runtime.environment(repo38, _instance(instance.base_commit, "0.5"))
+    try:
+        assert (environment.python, environment.python_source) == ("3.9", "debian:bullseye")
+        with runtime.sandbox(repo38, _instance(instance.base_commit, "0.5")) as sandbox:
+            result = sandbox.exec("python --version && gcc --version | head -1 && python -m pytest -q test_calc.py")
+        assert "Python 3.9" in result.output and "gcc" in result.output
+        assert "1 failed" in result.output  # the buggy base commit, run by bullseye's interpreter
+    finally:
+        engine.images.remove(environment.location)

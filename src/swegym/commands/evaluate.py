@@ -15,8 +15,10 @@ from swegym.core.evaluation import (
     grade_job,
     load_predictions,
     model_dir_name,
+    python_column,
     read_report,
     run_summary,
+    write_error,
     write_json_atomic,
 )
 from swegym.core.experiment import ExperimentConfig
@@ -72,8 +74,8 @@ def evaluate(app, dataset, instance_ids, predictions, run_id, timeout, out, runt
             task = progress.add_task(f"eval {model}", total=len(jobs), status=f"resolved {resolved}/{len(results)}")
             for outcome in executor_obj.run(grade_job, jobs):
                 instance = outcome.job.instance
-                if outcome.error is not None:
-                    result = GradingResult(instance.instance_id, GradeStatus.ERROR, patch_exists=bool(outcome.job.patch.strip()), reason=outcome.error)
+                if outcome.error is not None:  # the worker failed: the instance still gets its report.json
+                    result = write_error(instance, outcome.job.patch, Path(outcome.job.log_dir), outcome.error)
                 else:
                     result = outcome.result
                 results[instance.instance_id] = result
@@ -92,13 +94,15 @@ def _print_summary(app, summary, results, *, cached, elapsed, summary_path, run_
     table = Table(title=f"{summary['resolved_instances']}/{summary['submitted_instances']} resolved", show_header=True)
     table.add_column("instance_id", no_wrap=True)
     table.add_column("status")
+    table.add_column("python (install)")
     table.add_column("reason / flags", overflow="fold")
     colors = {"resolved": "green", "unresolved": "yellow", "empty_patch": "dim"}
     for instance_id in sorted(results):
         result = results[instance_id]
         color = colors.get(result.status.value, "red")
         detail = "; ".join(x for x in (result.reason, ", ".join(result.flags)) if x)
-        table.add_row(instance_id, f"[{color}]{result.status.value}[/]", detail)
+        python = python_column(result) if result.environment else "-"
+        table.add_row(instance_id, f"[{color}]{result.status.value}[/]", python, detail)
     app.console.print(table)
     app.console.print(
         f"submitted {summary['submitted_instances']}, completed {summary['completed_instances']}, "

@@ -47,6 +47,17 @@ exit 1
 """
 
 
+# `python setup.py develop` in a Makefile (moto 4.0's `make init`) lets easy_install fetch the
+# dependencies from today's index, one egg at a time: install them through uv first, as of
+# the date, so easy_install finds them there.
+_EASY_INSTALL_FIRST = (
+    'if [ -f setup.py ] && grep -qs "setup.py develop" Makefile; then\n'
+    '  echo "swegym: the Makefile runs setup.py develop: installing the dependencies through uv first"\n'
+    '  pip install -e . </dev/null || echo "swegym: that failed; setup.py develop fetches them itself" >&2\n'
+    "fi"
+)
+
+
 def is_system_step(command: str) -> bool:
     return command.lstrip().startswith(SYSTEM_STEP_PREFIXES)
 
@@ -100,7 +111,8 @@ def build_script(
     q = shlex.quote
     lines = [
         "set -eo pipefail",
-        f"trap 'echo \"{FAILED_STEP} (exit $?): $BASH_COMMAND\" >&2' ERR",
+        # At exit after a failure, $BASH_COMMAND is the command that failed.
+        f"trap 'rc=$?; [ $rc -eq 0 ] || echo \"{FAILED_STEP} (exit $rc): $BASH_COMMAND\" >&2' EXIT",
         "export PIP_DISABLE_PIP_VERSION_CHECK=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1",
     ]
     if options.uv == "":
@@ -140,6 +152,8 @@ def build_script(
     if spec.pip_packages:
         lines.append("pip install " + " ".join(q(p) for p in spec.pip_packages))
     if spec.install:
+        if re.search(r"(^|[;&|]\s*)make\b", spec.install):
+            lines.append(_EASY_INSTALL_FIRST)
         lines.append(_through_shim(_point_python(spec.install, options)))
     # Test runs must not need the network: make sure the test runner itself is present.
     lines.append("python -m pytest --version >/dev/null 2>&1 || pip install pytest")
@@ -252,7 +266,7 @@ def describe_failure(output: str, *, max_lines: int = 4) -> tuple[str, str]:
     command, end = "", len(lines)
     for index in range(len(lines) - 1, -1, -1):
         if lines[index].startswith(FAILED_STEP):
-            command = lines[index].split(": ", 1)[-1].strip()
+            command = re.sub(r"^.*?\(exit \d+\): ", "", lines[index]).strip()
             end = index
             break
     noise = ("[notice]", "WARNING: Running pip as", "hint:", "note: This error originates", "swegym: failed step")

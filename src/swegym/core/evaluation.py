@@ -14,7 +14,7 @@ from pathlib import Path
 
 import attrs
 
-from swegym.core.errors import DatasetError, UsageError
+from swegym.core.errors import DatasetError, SwegymError, UsageError
 from swegym.core.harness import Grading, grade, write_artifacts
 from swegym.core.instance import TaskInstance
 from swegym.core.repository import RepositorySpec
@@ -81,12 +81,31 @@ class GradeJob:
 
 
 def grade_job(job: GradeJob) -> GradingResult:
-    """Grade one instance (building its environment if needed) and write its artifacts."""
-    if job.patch.strip():
-        job.runtime.environment(job.repo, job.instance, build=True)
+    """Grade one instance (building its environment if needed) and write its artifacts.
+
+    An environment that cannot be built is this instance's error: its report.json says why.
+    """
+    environment = None
+    try:
+        environment = job.runtime.environment(job.repo, job.instance, build=bool(job.patch.strip()))
+    except SwegymError as exc:
+        if job.patch.strip():
+            return write_error(job.instance, job.patch, Path(job.log_dir), f"environment build failed: {exc}")
     grading: Grading = grade(job.runtime, job.repo, job.instance, job.patch, timeout=job.timeout)
+    if grading.result.environment is None and environment is not None:
+        grading = attrs.evolve(grading, result=attrs.evolve(grading.result, environment=environment.summary()))
     write_artifacts(grading, Path(job.log_dir))
     return grading.result
+
+
+def write_error(instance: TaskInstance, patch: str, directory: Path, reason: str) -> GradingResult:
+    """An instance that could not be graded: its report.json (status error) with the reason."""
+    result = GradingResult(
+        instance.instance_id, GradeStatus.ERROR, patch_exists=bool(patch.strip()), reason=reason,
+        environment={"error": reason},
+    )
+    write_artifacts(Grading(result, patch, log=reason), directory)
+    return result
 
 
 def read_report(directory: Path, instance_id: str) -> GradingResult | None:
@@ -110,6 +129,7 @@ def read_report(directory: Path, instance_id: str) -> GradingResult | None:
         reason=extra.get("reason", ""),
         test_duration_s=extra.get("test_duration_s", 0.0),
         duration_s=extra.get("duration_s", 0.0),
+        environment=report.get("environment"),
     )
 
 
@@ -149,8 +169,21 @@ def run_summary(
             "patch_failed_ids": sorted(by_status["patch_failed"]),
             "timeout_ids": sorted(by_status["timeout"]),
             "flagged": {i: list(r.flags) for i, r in sorted(results.items()) if r.flags},
+            "python": {i: python_column(r) for i, r in sorted(results.items()) if r.environment},
+            "error_reasons": {i: r.reason for i, r in sorted(results.items()) if r.status is GradeStatus.ERROR},
         },
     }
+
+
+def python_column(result: GradingResult) -> str:
+    """``3.12->3.11 (pip)``: the Python requested and used, and the install path."""
+    environment = result.environment or {}
+    if "error" in environment:
+        return "environment failed"
+    used = environment.get("python_used") or "?"
+    requested = environment.get("python_requested")
+    python = used if not requested or requested == used else f"{requested}->{used}"
+    return f"{python} ({environment.get('install_path', 'pip')})"
 
 
 def write_json_atomic(path: Path, data: object) -> None:

@@ -219,7 +219,11 @@ def grade(
             return Grading(result, patch, log="\n".join(log))
         run = run_tests(sandbox, instance, spec, timeout=timeout)
     mismatch = ("python_version_mismatch",) if sandbox.environment.notes else ()
-    result = attrs.evolve(grade_run(instance, run, flags=sanitized.flags + mismatch), duration_s=time.monotonic() - started)
+    result = attrs.evolve(
+        grade_run(instance, run, flags=sanitized.flags + mismatch),
+        duration_s=time.monotonic() - started,
+        environment=sandbox.environment.summary(),
+    )
     log.append(f"graded {result.status.value} in {result.duration_s:.2f}s (tests {run.duration_s:.2f}s)")
     return Grading(result, patch, eval_script=run.eval_script, test_output=run.log, log="\n".join(log))
 

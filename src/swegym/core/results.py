@@ -50,6 +50,9 @@ class GradingResult:
     reason: str = ""
     test_duration_s: float = 0.0
     duration_s: float = 0.0
+    #: the environment the tests ran in (``Environment.summary()``: Python requested/used,
+    #: install path, base image), or why it could not be built
+    environment: Mapping[str, Any] | None = None
 
     @property
     def resolved(self) -> bool:
@@ -65,6 +68,8 @@ class GradingResult:
         }
         if self.patch_applied:
             report["tests_status"] = self.tests_status
+        if self.environment is not None:
+            report["environment"] = dict(self.environment)
         report["swegym"] = {
             "status": self.status.value,
             "flags": list(self.flags),
@@ -87,6 +92,7 @@ class GradingResult:
             "reason": self.reason,
             "test_duration_s": self.test_duration_s,
             "duration_s": self.duration_s,
+            "environment": dict(self.environment) if self.environment is not None else None,
         }
 
     @classmethod

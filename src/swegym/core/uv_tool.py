@@ -72,3 +72,24 @@ def downloads_unreachable(cache: Path) -> bool:
     """Whether a recent try found uv's interpreter downloads unreachable."""
     marker = cache / "uv-python-unreachable"
     return marker.is_file() and time.time() - marker.stat().st_mtime < PROBE_TTL_S
+
+
+DOWNLOAD_PROBE_URL = "https://github.com/astral-sh/python-build-standalone/releases"
+
+
+def downloads_reachable(cache: Path, *, url: str = DOWNLOAD_PROBE_URL) -> bool:
+    """Whether uv's interpreter downloads answer from here (for plans; builds just try).
+
+    A failed ``uv python install`` within the hour counts as unreachable without asking.
+    """
+    import urllib.error
+    import urllib.request
+
+    if uv_binary() is None or downloads_unreachable(cache):
+        return False
+    mirror = os.environ.get("UV_PYTHON_INSTALL_MIRROR")
+    try:
+        with urllib.request.urlopen(urllib.request.Request(mirror or url, method="HEAD"), timeout=5) as reply:
+            return reply.status < 400
+    except (urllib.error.URLError, OSError, ValueError):
+        return False

@@ -154,8 +154,7 @@ class LocalRuntime(Runtime):
             if choice.fallback:
                 notes.append(f"{choice.fallback}: using the nearest installed python")
             python_path = choice.path
-            used = choice.version if requested else choice.version
-            plan = attrs.evolve(plan, python=PythonPlan(requested, used, f"host:{choice.provider}", "-", plan.python.origin))
+            plan = attrs.evolve(plan, python=PythonPlan(requested, choice.version, f"host:{choice.provider}", "-", plan.python.origin))
         resolved_as_of = commit_date(bare, setup_commit) if self.resolve_as_of_commit else None
         testbed = directory / "testbed"
         testbed.mkdir()
