@@ -302,7 +302,8 @@ class LocalSandbox(Sandbox):
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTEST_ADDOPTS": "-p no:cacheprovider",
+            # pytest's cache outside the work tree (plugins such as hydra's pytest-snail need it).
+            "PYTEST_ADDOPTS": f"-o cache_dir={'/tmp' if self.bwrap else self.tmp}/.pytest_cache",
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
             "TERM": "dumb",
         }
