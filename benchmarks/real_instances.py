@@ -134,7 +134,7 @@ def build_cause(log: Path) -> str:
     if not log.exists():
         return f"no build log at {log}"
     lines = log.read_text(errors="replace").splitlines()
-    failed = max((i for i, line in enumerate(lines) if "failed step" in line), default=len(lines))
+    failed = max((i for i, line in enumerate(lines) if line.startswith("swegym: failed step")), default=len(lines))
     errors = [line.strip() for line in lines[max(0, failed - 40):failed] if "rror" in line or "fatal" in line]
     return " / ".join([*errors[-3:], *(lines[failed:failed + 1])])[:600]
 
