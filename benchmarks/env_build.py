@@ -60,7 +60,9 @@ def main() -> int:
         return 0
     components = Components(get_plugin_manager())
     moto = components["repositories"].get("getmoto/moto")
-    repo = attrs.evolve(moto, local_path=str(mirror))
+    # A name of its own: its environment images never share a tag with real moto builds,
+    # which this benchmark removes when done.
+    repo = attrs.evolve(moto, name=f"swegym-bench/moto-{os.getpid()}", local_path=str(mirror))
     cache = Path(tempfile.mkdtemp(prefix="swegym-envbench-"))
     shared = Path(os.environ.get("SWEGYM_CACHE_DIR") or Path.home() / ".cache" / "swegym")
     runtime = components["runtimes"].create(args.runtime, {"root": str(cache)})

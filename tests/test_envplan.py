@@ -150,7 +150,7 @@ def test_build_scripts_install_through_uv_as_of_a_date_with_pip_as_fallback():
     assert "pip install -e .; pip install -r req.txt; make init" in script  # through the shim on PATH
     assert "pipx install pdm --python /usr/bin/python3.9" in script
     assert "} || echo 'swegym: system step failed, continuing" in script
-    assert '"$SWEGYM_UV" pip install -q pip setuptools wheel' in script
+    assert "/opt/swegym/build-bin/pip install -q pip setuptools wheel" in script  # the shim: uv, as of the date
     host = build_script(spec, venv="/v", testbed="/t", allow_system_steps=False, options=InstallOptions(python="python3"))
     assert "skipped system step on this runtime: apt-get install -y pipx" in host
 

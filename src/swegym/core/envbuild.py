@@ -25,12 +25,17 @@ _PIP_INSTALL = re.compile(r"(?<![\w./-])(?:python3?(?:\.\d+)?\s+-m\s+pip|pip3?)\
 #: The line a failing build step prints (read back by ``describe_failure``).
 FAILED_STEP = "swegym: failed step"
 
-# During builds, `pip install` goes through uv (fast, resolved as of the instance's date),
-# with pip as the fallback; `pipx install` (pydantic's pdm) becomes `uv tool install`.
+# During builds, `pip install` goes through uv (fast, resolved as of the instance's date,
+# from the shared cache when it holds everything), with pip as the fallback; `pipx install` (pydantic's pdm) becomes `uv tool install`.
 PIP_SHIM = """#!/bin/sh
 if [ "$1" = install ] && [ -n "$SWEGYM_UV" ] && { [ -n "$VIRTUAL_ENV" ] || [ -n "$CONDA_PREFIX" ]; }; then
   shift
   export UV_CONSTRAINT="${UV_CONSTRAINT:-$PIP_CONSTRAINT}" UV_BUILD_CONSTRAINT="${UV_BUILD_CONSTRAINT:-$PIP_CONSTRAINT}"
+  # With a date cutoff, index pages cached today hold everything the cutoff allows: try the
+  # shared cache alone first (no index round trips), then the index.
+  if [ -n "$UV_EXCLUDE_NEWER" ] && "$SWEGYM_UV" pip install --offline -q "$@" 2>/dev/null; then
+    echo "swegym: uv pip install $* (from the shared cache)"; exit 0
+  fi
   "$SWEGYM_UV" pip install "$@" && exit 0
   echo "swegym: uv pip install failed (above); retrying with pip" >&2
   set -- install "$@"
@@ -177,7 +182,7 @@ def _interpreter_steps(options: InstallOptions, venv: str) -> list[str]:
         'if [ -n "$SWEGYM_UV" ]; then',
         f'  "$SWEGYM_UV" venv -q --python {python} {q(venv)}',
         f"  . {q(venv)}/bin/activate",
-        '  "$SWEGYM_UV" pip install -q pip setuptools wheel',
+        f"  {q(options.shim_dir)}/pip install -q pip setuptools wheel",
         "else",
         f"  {python} -m venv {q(venv)}",
         f"  . {q(venv)}/bin/activate",

@@ -85,6 +85,9 @@ class DockerRuntime(Runtime):
         metadata={"help": "one image for every environment (default: swegym/base:<suite>-<recipe>, the Debian suite per Python)"},
     )
     base_pull: bool = attrs.field(default=False, metadata={"help": "pull base_image from a registry instead of building it"})
+    base_build: bool = attrs.field(
+        default=True, metadata={"help": "build a missing swegym/base:<suite> image on first use (debootstrap, ~2 min)"}
+    )
     mirror: str | None = attrs.field(
         default=None, metadata={"help": "Debian mirror for base images (default: the one apt uses here for the suite)"}
     )
@@ -184,10 +187,10 @@ class DockerRuntime(Runtime):
         try:
             return client.api.inspect_image(tag)["Id"]
         except docker.errors.ImageNotFound:
-            if not self.base_pull:
-                hint = "swegym env base" + ("" if self.base_image or suite == DEFAULT_SUITE else f" --suite {suite}")
-                raise EnvironmentBuildError(f"base image {tag} not found: run `{hint}`") from None
-            return self.build_base(suite=suite)
+            if self.base_pull or (self.base_build and not self.base_image):
+                return self.build_base(suite=suite)  # once, under a lock: other builds wait for it
+            hint = "swegym env base" + ("" if self.base_image or suite == DEFAULT_SUITE else f" --suite {suite}")
+            raise EnvironmentBuildError(f"base image {tag} not found: run `{hint}`") from None
 
     # -- environments --------------------------------------------------------------------
 
