@@ -137,3 +137,22 @@ def test_cli_pr_and_rev(release_branches, tmp_path):
     assert refused.exit_code != 0 and "does not qualify as a task instance" in refused.output
     both = invoke(["mine", "--repo-path", str(repo), "--rev", fix, "--pr", "32", "--out", str(out)])
     assert both.exit_code != 0 and "give --rev or --pr, not both" in both.output
+
+
+def test_checkout_leaves_out_files_whose_blobs_the_mirror_lacks(tmp_path):
+    """A trimmed mirror (a few old blobs gone) still gives a work tree, without those files."""
+    from swegym.core.envbuild import checkout_script
+
+    repo = tmp_path / "trimmed"
+    base = make_repo(repo, {"lib.py": "a = 1\n", "docs/big image.gif": "GIF89a...\n", "tests/test_lib.py": "def test_a():\n    pass\n"})
+    lost = git(repo, "rev-parse", f"{base}:docs/big image.gif")
+    (repo / ".git" / "objects" / lost[:2] / lost[2:]).unlink()
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    script = checkout_script(base, objects=str(repo / ".git" / "objects"))
+    done = subprocess.run(["bash", "-c", script], cwd=tree, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "lacks 1 file(s) of swegym, left out of the work tree: /docs/big image.gif" in done.stderr
+    assert (tree / "lib.py").read_text() == "a = 1\n" and not (tree / "docs" / "big image.gif").exists()
+    assert git(tree, "status", "--porcelain") == ""
+    assert git(tree, "rev-parse", "HEAD") == base

@@ -14,6 +14,7 @@ import attrs
 
 from swegym.core.conda_env import Translation
 from swegym.core.errors import UsageError
+from swegym.core.git_source import reset_hard_script
 from swegym.core.repository import EnvironmentSpec
 
 # Steps that change the operating system. The local runtime cannot run them on the host;
@@ -305,7 +306,7 @@ def checkout_script(base_commit: str, *, objects: str, history: str = "shared") 
         raise UsageError(f"unknown history mode {history!r}; use 'shared' or 'shallow'")
     lines += [
         f"git update-ref refs/heads/swegym {commit}",
-        "git reset -q --hard swegym",
+        reset_hard_script("swegym"),
         "git config user.email agent@swegym.invalid && git config user.name swegym-agent",
         "rm -f .git/FETCH_HEAD",
     ]
@@ -324,7 +325,7 @@ def reset_script(base_commit: str) -> str:
         "set -e",
         f"git update-ref refs/heads/swegym {commit}",
         "git symbolic-ref HEAD refs/heads/swegym",
-        "git reset -q --hard swegym",
+        reset_hard_script("swegym"),
         "git clean -fdq",
         "git for-each-ref --format='%(refname)' | grep -vx refs/heads/swegym | xargs -r -n1 git update-ref -d",
         "git reflog expire --expire=now --all",

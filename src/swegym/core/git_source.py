@@ -96,6 +96,25 @@ def ensure_bare_clone(source: GitSource, repo: RepositorySpec, cache: Path | Non
     return dest
 
 
+def reset_hard_script(ref: str = "swegym") -> str:
+    """Shell lines that check ``ref`` out (``git reset --hard``), leaving out files whose blobs are missing.
+
+    Mirrors of large histories sometimes lack a few old blobs (images, notebooks). Rather
+    than fail, the work tree is made without them (sparse checkout marks them skip-worktree,
+    so ``git status`` stays clean) and the build log lists them.
+    """
+    return f"""if ! git reset -q --hard {ref} 2>/dev/null; then
+  git ls-tree -r {ref} | awk '$2 == "blob" {{print $3}}' | git cat-file --batch-check | awk '$2 == "missing" {{print $1}}' > .git/swegym-missing
+  [ -s .git/swegym-missing ] || git reset -q --hard {ref}
+  git -c core.quotePath=false ls-tree -r {ref} | grep -F -f .git/swegym-missing | cut -f2- | sed 's|^|/|' > .git/swegym-missing-paths
+  echo "swegym: the object store lacks $(wc -l < .git/swegym-missing-paths) file(s) of {ref}, left out of the work tree: $(tr '\\n' ' ' < .git/swegym-missing-paths)" >&2
+  git config core.sparseCheckout true && mkdir -p .git/info
+  {{ echo '/*'; sed 's|^|!|' .git/swegym-missing-paths; }} > .git/info/sparse-checkout
+  rm -f .git/swegym-missing .git/swegym-missing-paths
+  git reset -q --hard {ref}
+fi"""
+
+
 def run_git(args: list[str], *, cwd: str | os.PathLike[str] | None = None, check: bool = True, timeout: float | None = 600) -> subprocess.CompletedProcess[str]:
     """Run git without prompts; ``check`` raises ``GitSourceError`` with git's last line."""
     result = subprocess.run(
