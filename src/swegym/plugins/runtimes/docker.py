@@ -352,11 +352,14 @@ class DockerRuntime(Runtime):
                 for label, script in steps:
                     handle.write(f"\n## {label}\n{script}\n")
                     handle.flush()
+                    step_started = time.monotonic()
                     code = _exec_streaming(api, container, script, env=env, timeout=self.build_timeout, out=handle)
+                    handle.write(f"\n# {label}: {time.monotonic() - step_started:.1f} s\n")
                     if code != 0:
                         handle.flush()
                         raise build_failure(repo, instance.version, label, code, log_path)
                 repository, _, version = tag.rpartition(":")
+                commit_started = time.monotonic()
                 image = api.commit(
                     container,
                     repository=repository,
@@ -365,7 +368,10 @@ class DockerRuntime(Runtime):
                              f"LABEL swegym.environment={self.environment_key(repo, instance.version)}"],
                 )["Id"]
                 size = api.inspect_image(image).get("Size", 0)
-                handle.write(f"\n# committed {tag} ({image[:19]}, {size / 1e6:.0f} MB) in {time.monotonic() - started:.0f} s\n")
+                handle.write(
+                    f"\n# committed {tag} ({image[:19]}, {size / 1e6:.0f} MB; commit {time.monotonic() - commit_started:.1f} s)"
+                    f" in {time.monotonic() - started:.0f} s\n"
+                )
         finally:
             _remove(api, container)
             client.close()
