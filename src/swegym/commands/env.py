@@ -46,8 +46,11 @@ def _print_plans(app, plans, reach: str, as_json: bool) -> None:
         requested = python.requested or "-"
         if python.origin not in ("spec", "default"):
             requested += f" ({python.origin})"
-        used = python.used + ("" if python.exact else " (nearest)") + f" [{python.source}]"
-        install = plan.install + (f" ({plan.env_file})" if plan.env_file else "")
+        used = f"{python.used} ({'exact' if python.exact else 'nearest'}, {python.source})"
+        install = plan.install
+        if plan.env_file:
+            files = plan.env_file.split(", ")
+            install += f" ({files[0]}" + (f" or {len(files) - 1} more" if len(files) > 1 else "") + ")"
         table.add_row(plan.repo, plan.version, plan.suite, requested, used, install)
     app.console.print(table)
     by_install: dict[str, int] = {}
