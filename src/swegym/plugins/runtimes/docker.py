@@ -35,7 +35,7 @@ from swegym import hookimpl
 from swegym.core.conda_env import translate
 from swegym.core.envbuild import InstallOptions, build_failure, build_script, checkout_script, reset_script
 from swegym.core.envplan import CONDA, plan_environment, requested_python
-from swegym.core.envprepare import commit_date, conda_create_command, conda_reachable, environment_file, patch_script, patched, write_log_header
+from swegym.core.envprepare import commit_date, resolution_date, conda_create_command, conda_reachable, environment_file, patch_script, patched, write_log_header
 from swegym.core.envrecipe import DEFAULT_SUITE, SUITES, base_tag, nearest
 from swegym.core.uv_tool import python_install, uv_binary, uv_version
 from swegym.core.git_source import cache_dir, ensure_bare_clone, resolve_git_source
@@ -283,7 +283,9 @@ class DockerRuntime(Runtime):
         plan, env_file, uv_python = self._plan(repo, instance, bare, setup_commit, notes)
         if not self.base_image:
             plan.python.check(self.exact_python)
-        resolved_as_of = commit_date(bare, setup_commit) if self.resolve_as_of_commit else None
+        resolved_as_of = None
+        if self.resolve_as_of_commit:
+            resolved_as_of = resolution_date(commit_date(bare, setup_commit), plan.python.used, notes)
         client = self.client(timeout=None)
         api = client.api
         base_tag_used = self.base_image_for(plan.suite)

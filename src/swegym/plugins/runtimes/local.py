@@ -31,7 +31,7 @@ from swegym import hookimpl
 from swegym.core.conda_env import translate
 from swegym.core.envbuild import InstallOptions, build_failure, build_script, checkout_script, copy_build_outputs_script
 from swegym.core.envplan import CONDA, PythonPlan, plan_environment
-from swegym.core.envprepare import commit_date, conda_create_command, conda_reachable, environment_file, patch_script, patched, write_log_header
+from swegym.core.envprepare import commit_date, resolution_date, conda_create_command, conda_reachable, environment_file, patch_script, patched, write_log_header
 from swegym.core.git_source import cache_dir, ensure_bare_clone, resolve_git_source
 from swegym.core.instance import TaskInstance
 from swegym.core.python_provider import find_python
@@ -155,7 +155,9 @@ class LocalRuntime(Runtime):
                 notes.append(f"{choice.fallback}: using the nearest installed python")
             python_path = choice.path
             plan = attrs.evolve(plan, python=PythonPlan(requested, choice.version, f"host:{choice.provider}", "-", plan.python.origin))
-        resolved_as_of = commit_date(bare, setup_commit) if self.resolve_as_of_commit else None
+        resolved_as_of = None
+        if self.resolve_as_of_commit:
+            resolved_as_of = resolution_date(commit_date(bare, setup_commit), plan.python.used, notes)
         testbed = directory / "testbed"
         testbed.mkdir()
         (directory / "home").mkdir()
