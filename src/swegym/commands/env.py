@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from swegym.commands.common import build_components, dataset_options, execution_options, repository_of, select_instances
+from swegym.commands.common import (
+    build_components,
+    dataset_options,
+    execution_options,
+    repository_of,
+    select_instances,
+)
 from swegym.core.envrecipe import DEFAULT_SUITE, SUITES
 from swegym.core.runtime import Environment
 

@@ -21,7 +21,7 @@ from swegym.core.evaluation import (
     write_json_atomic,
 )
 from swegym.core.experiment import ExperimentConfig
-from swegym.core.results import GradeStatus, GradingResult
+from swegym.core.results import GradingResult
 from swegym.core.validation import ValidateJob, validate_job
 
 

@@ -33,17 +33,30 @@ import attrs
 
 from swegym import hookimpl
 from swegym.core.conda_env import translate
-from swegym.core.envbuild import InstallOptions, build_failure, build_script, checkout_script, reset_script
+from swegym.core.envbuild import (
+    InstallOptions,
+    build_failure,
+    build_script,
+    checkout_script,
+    reset_script,
+)
 from swegym.core.envplan import CONDA, plan_environment, requested_python
-from swegym.core.envprepare import commit_date, resolution_date, conda_create_command, conda_reachable, environment_file, patch_script, patched, write_log_header
+from swegym.core.envprepare import (
+    commit_date,
+    conda_create_command,
+    conda_reachable,
+    environment_file,
+    patch_script,
+    patched,
+    resolution_date,
+    write_log_header,
+)
 from swegym.core.envrecipe import DEFAULT_SUITE, SUITES, base_tag, nearest
-from swegym.core.uv_tool import python_install, uv_binary, uv_version
 from swegym.core.git_source import cache_dir, ensure_bare_clone, resolve_git_source
 from swegym.core.instance import TaskInstance
 from swegym.core.python_provider import PythonChoice, PythonNotFoundError
 from swegym.core.repository import RepositorySpec
 from swegym.core.runtime import (
-    TIMEOUT_EXIT,
     CommandResult,
     Environment,
     EnvironmentBuildError,
@@ -51,8 +64,9 @@ from swegym.core.runtime import (
     Sandbox,
     SandboxError,
 )
-from swegym.plugins.runtimes.docker_base import build_base_image, default_mirror
+from swegym.core.uv_tool import python_install, uv_binary, uv_version
 from swegym.plugins.runtimes import process
+from swegym.plugins.runtimes.docker_base import build_base_image, default_mirror
 
 TESTBED = "/testbed"
 VENV = "/opt/swegym/venv"

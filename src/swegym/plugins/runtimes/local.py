@@ -29,13 +29,27 @@ import attrs
 
 from swegym import hookimpl
 from swegym.core.conda_env import translate
-from swegym.core.envbuild import InstallOptions, build_failure, build_script, checkout_script, copy_build_outputs_script
+from swegym.core.envbuild import (
+    InstallOptions,
+    build_failure,
+    build_script,
+    checkout_script,
+    copy_build_outputs_script,
+)
 from swegym.core.envplan import CONDA, PythonPlan, plan_environment
-from swegym.core.envprepare import commit_date, resolution_date, conda_create_command, conda_reachable, environment_file, patch_script, patched, write_log_header
+from swegym.core.envprepare import (
+    commit_date,
+    conda_create_command,
+    conda_reachable,
+    environment_file,
+    patch_script,
+    patched,
+    resolution_date,
+    write_log_header,
+)
 from swegym.core.git_source import cache_dir, ensure_bare_clone, resolve_git_source
 from swegym.core.instance import TaskInstance
 from swegym.core.python_provider import find_python
-from swegym.core.uv_tool import uv_binary
 from swegym.core.repository import RepositorySpec
 from swegym.core.runtime import (
     TIMEOUT_EXIT,
@@ -46,6 +60,7 @@ from swegym.core.runtime import (
     Sandbox,
     SandboxError,
 )
+from swegym.core.uv_tool import uv_binary
 from swegym.plugins.runtimes import exec_server
 from swegym.plugins.runtimes.cgroup import SandboxCgroup
 from swegym.plugins.runtimes.process import kill_group, pid_alive, run_process
