@@ -163,9 +163,11 @@ def validate(app, dataset, instance_ids, out, timeout, keep_invalid, test_id_for
     for instance in instances:
         validation = validations.get(instance.instance_id)
         if validation is not None and validation.dropped:
+            from rich.markup import escape
+
             app.console.print(
                 f"[yellow]{instance.instance_id}: {len(validation.dropped)} passing test(s) left out: their SWE-bench id "
-                f"also names a test that does not pass with the gold patch ({validation.dropped[0]})[/]"
+                f"also names a test that does not pass with the gold patch ({escape(validation.dropped[0])})[/]"
             )
         if validation is not None and (validation.valid or keep_invalid):
             kept.append(validation.apply_to(instance))
