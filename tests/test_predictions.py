@@ -121,3 +121,21 @@ def test_valid_forms_are_read(components, tmp_path):
     listed = write(tmp_path, json.dumps([{"instance_id": ID, "model_patch": 3}]), name="list.json")
     with pytest.raises(UsageError, match=r"list.json: item 0: field 'model_patch' must be a string"):
         load_predictions(str(listed), selected)
+
+
+def test_a_timeout_is_final_only_for_the_limit_it_was_graded_under(tmp_path):
+    from swegym.core.evaluation import read_report
+    from swegym.core.harness import Grading, write_artifacts
+    from swegym.core.results import GradeStatus, GradingResult
+
+    def graded(status, timeout_s):
+        directory = tmp_path / f"{status}-{timeout_s}"
+        result = GradingResult(ID, status, patch_exists=True, patch_applied=True, timeout_s=timeout_s)
+        write_artifacts(Grading(result, PATCH), directory)
+        return directory
+
+    short = graded("timeout", 5.0)
+    assert read_report(short, ID, timeout=5.0).timeout_s == 5.0  # the same limit: final
+    assert read_report(short, ID, timeout=60.0) is None  # a longer limit now: graded again
+    assert read_report(graded("timeout", None), ID, timeout=60.0) is None  # limit unknown (an older run)
+    assert read_report(graded("unresolved", 5.0), ID, timeout=60.0).status is GradeStatus.UNRESOLVED

@@ -69,7 +69,7 @@ def evaluate(app, dataset, instance_ids, predictions, run_id, timeout, on_duplic
         if instance.instance_id not in patches:
             continue
         directory = run_dir / instance.instance_id
-        finished = read_report(directory, instance.instance_id)
+        finished = read_report(directory, instance.instance_id, timeout=timeout)
         if finished is not None:
             results[instance.instance_id] = finished
             continue

@@ -157,16 +157,17 @@ def _print_stats(app, stats: RolloutStats, *, skipped: int, elapsed: float, stor
 def export_predictions(app, run: Path, out: Path, sample: int) -> None:
     """Write SWE-bench predictions JSONL from a rollout run."""
     store = TrajectoryStore(run / "trajectories.jsonl")
-    count = 0
+    latest = {}  # a record repeated for an instance (a resumed run) counts once: the last one
+    for record in store.records():
+        if int(record["sample_index"]) == sample:
+            latest[record["instance_id"]] = record
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w") as handle:
-        for record in store.records():
-            if int(record["sample_index"]) != sample:
-                continue
+        for record in latest.values():
             model = f"{record['model']}__{record['agent']}"
             handle.write(json.dumps({"instance_id": record["instance_id"], "model_name_or_path": model, "model_patch": record.get("patch") or ""}) + "\n")
-            count += 1
     tmp.replace(out)
+    count = len(latest)
     app.console.print(f"{count} predictions -> {out}")
 
 

@@ -46,12 +46,17 @@ def grade_job(job: GradeJob) -> GradingResult:
     if job.patch.strip():
         job.runtime.environment(job.repo, job.instance, build=True)
     grading: Grading = grade(job.runtime, job.repo, job.instance, job.patch, timeout=job.timeout)
+    grading = attrs.evolve(grading, result=attrs.evolve(grading.result, timeout_s=job.timeout))
     write_artifacts(grading, Path(job.log_dir))
     return grading.result
 
 
-def read_report(directory: Path, instance_id: str) -> GradingResult | None:
-    """The finished result of an instance in a run directory, or None."""
+def read_report(directory: Path, instance_id: str, *, timeout: float | None = None) -> GradingResult | None:
+    """The finished result of an instance in a run directory, or None (grade it again).
+
+    A timeout is final only for a limit no longer than the one it was graded under: given
+    this run's ``timeout``, a timeout graded under a shorter (or unrecorded) one is None.
+    """
     path = directory / "report.json"
     if not path.is_file():
         return None
@@ -60,6 +65,9 @@ def read_report(directory: Path, instance_id: str) -> GradingResult | None:
     except (json.JSONDecodeError, KeyError):
         return None  # torn or foreign: grade again
     extra = report.get("swegym", {})
+    recorded = extra.get("timeout_s")
+    if timeout is not None and extra.get("status") == GradeStatus.TIMEOUT and (recorded is None or recorded < timeout):
+        return None
     return GradingResult(
         instance_id=instance_id,
         status=extra.get("status", GradeStatus.RESOLVED if report.get("resolved") else GradeStatus.UNRESOLVED),
@@ -71,6 +79,7 @@ def read_report(directory: Path, instance_id: str) -> GradingResult | None:
         reason=extra.get("reason", ""),
         test_duration_s=extra.get("test_duration_s", 0.0),
         duration_s=extra.get("duration_s", 0.0),
+        timeout_s=recorded,
     )
 
 

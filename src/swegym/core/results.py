@@ -50,6 +50,7 @@ class GradingResult:
     reason: str = ""
     test_duration_s: float = 0.0
     duration_s: float = 0.0
+    timeout_s: float | None = None  #: the limit the tests ran under (a timeout is final only for it)
 
     @property
     def resolved(self) -> bool:
@@ -73,6 +74,8 @@ class GradingResult:
             "test_duration_s": round(self.test_duration_s, 3),
             "duration_s": round(self.duration_s, 3),
         }
+        if self.timeout_s is not None:
+            report["swegym"]["timeout_s"] = self.timeout_s
         return {self.instance_id: report}
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,6 +90,7 @@ class GradingResult:
             "reason": self.reason,
             "test_duration_s": self.test_duration_s,
             "duration_s": self.duration_s,
+            "timeout_s": self.timeout_s,
         }
 
     @classmethod
