@@ -122,3 +122,25 @@ def test_run_report_counts_as_swebench_5_does(tmp_path):
                       "infra_failure_instances": 1, "ambiguous_failure_instances": 3}
     assert summary["swegym"]["not_graded_ids"] == ["o__r-6"] and summary["swegym"]["timeout_ids"] == ["o__r-4"]
     json.dumps(summary)  # plain JSON
+
+
+@pytest.mark.slow
+def test_validate_writes_swebench_ids_that_eval_grades(tmp_path):
+    """validate (default form) then eval gold on a demo instance whose parametrized ids hold spaces."""
+    def swegym(*args):
+        done = subprocess.run([sys.executable, "-m", "swegym", *args], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    instance_id = "swegym__tinyver-22"
+    swegym("validate", "-d", "demo", "-i", instance_id, "--out", "swebench.jsonl")
+    swegym("validate", "-d", "demo", "-i", instance_id, "--out", "full.jsonl", "--test-ids", "full")
+    cut, whole = (json.loads((tmp_path / name).read_text()) for name in ("swebench.jsonl", "full.jsonl"))
+    assert (cut["test_id_form"], whole["test_id_form"]) == (SWEBENCH, FULL)
+    assert form_of(cut["FAIL_TO_PASS"] + cut["PASS_TO_PASS"]) == SWEBENCH
+    assert any(" " in t for t in whole["FAIL_TO_PASS"])
+    assert sorted(cut["FAIL_TO_PASS"]) == sorted({swebench_id(t) for t in whole["FAIL_TO_PASS"]})
+    for name in ("swebench", "full"):
+        swegym("eval", "-d", f"{name}.jsonl", "-p", "gold", "--run-id", name)
+        summary = json.loads((tmp_path / f"gold.{name}.json").read_text())
+        assert summary["resolved_ids"] == [instance_id], summary
