@@ -20,15 +20,19 @@ AMBIGUOUS = "ambiguous"  #: the environment or the patch
 #: Flag on a result that no report.json backs: the grader itself failed (SWE-bench: an error).
 HARNESS_ERROR = "harness_error"
 
-# (reason, tier, pattern) in order, the first match wins; reason names follow SWE-bench 5.
+# (reason, tier, pattern) in order, the first match wins: SWE-bench 5's signatures, so that
+# its report and swegym's classify the same log alike.
 SIGNATURES: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
     (reason, tier, re.compile(pattern, re.MULTILINE))
     for reason, tier, pattern in (
-        ("out_of_memory", ENVIRONMENT, r"Cannot allocate memory|MemoryError|^Killed$"),
+        ("browser_launch_failed", ENVIRONMENT, r"Failed to launch|Failed to connect to the bus"),
+        ("display_unavailable", ENVIRONMENT, r"cannot open display|Missing X server|unable to open X display"),
+        ("out_of_memory", ENVIRONMENT, r"Cannot allocate memory|OutOfMemoryError|^Killed$"),
         ("container_unavailable", ENVIRONMENT, r"Error response from daemon|Cannot connect to the Docker daemon"),
         ("network_unreachable", ENVIRONMENT, r"Could not resolve host|Temporary failure in name resolution"),
-        ("missing_module", AMBIGUOUS, r"ModuleNotFoundError|No module named"),
+        ("missing_module", AMBIGUOUS, r"Cannot find module|MODULE_NOT_FOUND|ModuleNotFoundError"),
         ("no_tests_collected", AMBIGUOUS, r"no tests ran|collected 0 items"),
+        ("tests_timed_out", AMBIGUOUS, r"Timeout error: \d+ seconds exceeded"),
     )
 )
 
