@@ -144,3 +144,34 @@ def test_validate_writes_swebench_ids_that_eval_grades(tmp_path):
         swegym("eval", "-d", f"{name}.jsonl", "-p", "gold", "--run-id", name)
         summary = json.loads((tmp_path / f"gold.{name}.json").read_text())
         assert summary["resolved_ids"] == [instance_id], summary
+
+
+@pytest.mark.slow
+def test_a_timeout_is_completed_unresolved_and_regraded_only_under_a_longer_limit(components, tmp_path):
+    from demo_support import checkout, demo_instances, make_patch
+
+    instance_id = "swegym__tinyver-18"
+    demo = demo_instances(components)[instance_id]
+    repo = checkout(demo, tmp_path / "tinyver")
+    hang = make_patch(repo, {"tinyver/errors.py": ('"""', 'import time\ntime.sleep(3600)\n"""')}, base_patch=demo.patch)
+    predictions = tmp_path / "preds.jsonl"
+    predictions.write_text(json.dumps({"instance_id": instance_id, "model_name_or_path": "m", "model_patch": hang}) + "\n")
+
+    def evaluate(timeout):
+        args = ["eval", "-d", "demo", "-i", instance_id, "-p", str(predictions), "--run-id", "t", "--timeout", timeout]
+        done = subprocess.run([sys.executable, "-m", "swegym", *args], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return " ".join(done.stdout.split()), json.loads((tmp_path / "m.t.json").read_text())
+
+    _, summary = evaluate("3")
+    assert summary["completed_ids"] == summary["unresolved_ids"] == [instance_id] and summary["error_ids"] == []
+    assert summary["failure_reasons"] == {instance_id: "tests_timed_out"}
+    assert summary["ambiguous_failure_ids"] == [instance_id]
+    directory = tmp_path / "logs" / "run_evaluation" / "t" / "m" / instance_id
+    assert "Timeout error: 3 seconds exceeded." in (directory / "test_output.txt").read_text()
+    assert json.loads((directory / "report.json").read_text())[instance_id]["swegym"]["timeout_s"] == 3
+    out, _ = evaluate("3")
+    assert "1 from an earlier run" in out  # the same limit: final
+    out, summary = evaluate("4")
+    assert "0 from an earlier run" in out  # a longer limit: graded again
+    assert json.loads((directory / "report.json").read_text())[instance_id]["swegym"]["timeout_s"] == 4

@@ -47,6 +47,8 @@ def grade_job(job: GradeJob) -> GradingResult:
         job.runtime.environment(job.repo, job.instance, build=True)
     grading: Grading = grade(job.runtime, job.repo, job.instance, job.patch, timeout=job.timeout)
     grading = attrs.evolve(grading, result=attrs.evolve(grading.result, timeout_s=job.timeout))
+    if grading.result.status is GradeStatus.TIMEOUT:  # SWE-bench's words, which its run report looks for
+        grading = attrs.evolve(grading, test_output=f"{grading.test_output}\n\nTimeout error: {job.timeout:g} seconds exceeded.")
     write_artifacts(grading, Path(job.log_dir))
     return grading.result
 
