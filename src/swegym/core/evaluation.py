@@ -110,6 +110,8 @@ def read_report(directory: Path, instance_id: str) -> GradingResult | None:
         reason=extra.get("reason", ""),
         test_duration_s=extra.get("test_duration_s", 0.0),
         duration_s=extra.get("duration_s", 0.0),
+        isolation=extra.get("isolation", ""),
+        results_channel=extra.get("results_channel", ""),
     )
 
 
@@ -149,6 +151,7 @@ def run_summary(
             "patch_failed_ids": sorted(by_status["patch_failed"]),
             "timeout_ids": sorted(by_status["timeout"]),
             "flagged": {i: list(r.flags) for i, r in sorted(results.items()) if r.flags},
+            "tampered": {i: results[i].reason for i in sorted(by_status["tampered"])},
         },
     }
 

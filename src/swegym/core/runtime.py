@@ -84,6 +84,8 @@ class Sandbox(abc.ABC):
     environment: Environment
     #: where scratch state (the shell session's) lives inside the sandbox
     state_dir: str = "/tmp"
+    #: how commands are isolated from the host ("bwrap", "docker", "none"), for reports
+    isolation: str = "none"
 
     @abc.abstractmethod
     def exec(

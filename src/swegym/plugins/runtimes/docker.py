@@ -321,6 +321,7 @@ class DockerSandbox(Sandbox):
 
     workdir = TESTBED
     state_dir = "/tmp"
+    isolation = "docker"
 
     def __init__(self, runtime: DockerRuntime, environment: Environment, client: Any, name: str) -> None:
         self.runtime = runtime

@@ -264,7 +264,10 @@ class LocalSandbox(Sandbox):
         for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "PIP_INDEX_URL"):
             if name in os.environ:
                 env[name] = os.environ[name]
-        env.update(extra or {})
+        extra = dict(extra or {})
+        if "PYTHONPATH" in extra and "PYTHONPATH" in env:
+            extra["PYTHONPATH"] = f"{extra['PYTHONPATH']}:{env['PYTHONPATH']}"
+        env.update(extra)
         return env
 
     def _argv(self, argv: list[str], network: bool) -> list[str]:
