@@ -349,6 +349,9 @@ class DockerSandbox(Sandbox):
                 nano_cpus=int(runtime.cpus * 1e9),
                 pids_limit=runtime.pids_limit,
                 init=True,  # reaps what commands leave behind
+                # No capability at all, and no way to gain one (setuid binaries included).
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
                 auto_remove=False,
                 log_config=LogConfig(type=LogConfig.types.NONE),
             )
@@ -478,6 +481,9 @@ def _command_server() -> None:
         except OSError as exc:
             return {"error": type(exc).__name__, "errno": exc.errno, "message": exc.strerror or str(exc)}
 
+    # Replies travel on this process's stdout: no process in the container may open it
+    # through /proc/<pid>/fd (they lack CAP_SYS_PTRACE, which a non-dumpable target needs).
+    make_undumpable()  # noqa: F821 (process.py is shipped alongside)
     out = sys.stdout.fileno()
     os.write(out, b'{"ready": true}\n')
     for line in sys.stdin.buffer:
