@@ -310,7 +310,13 @@ class DockerRuntime(Runtime):
 
     # -- sandboxes -----------------------------------------------------------------------
 
+    def collect_garbage(self) -> list[str]:
+        return collect_garbage(self)
+
     def sandbox(self, repo: RepositorySpec, instance: TaskInstance) -> DockerSandbox:
+        if not _collected:  # once per process: clean up after killed runs first
+            _collected.append(True)
+            collect_garbage(self)
         environment = self.environment(repo, instance, build=False)
         objects = self.bare_clone(repo) / "objects"
         return DockerSandbox.start(self, environment, instance, objects=str(objects))
@@ -598,12 +604,17 @@ def _remove(api: Any, container: str) -> None:
             raise
 
 
+_collected: list[bool] = []
+
+
 def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def collect_garbage(runtime: DockerRuntime) -> list[str]:
     """Remove sandbox containers whose owning process on this host is gone (after kill -9)."""
+    import docker
+
     client = runtime.client()
     removed = []
     host = socket.gethostname()
@@ -613,7 +624,10 @@ def collect_garbage(runtime: DockerRuntime) -> list[str]:
             continue
         if owner_host not in (host, ""):
             continue  # another host's sandbox: not ours to judge
-        container.remove(force=True)
+        try:
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            continue  # removed meanwhile (by its owner, or another collector)
         removed.append(container.name)
     return removed
 

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -46,7 +47,7 @@ from swegym.plugins.runtimes import exec_server
 from swegym.plugins.runtimes import process as process_module
 from swegym.plugins.runtimes.bwrap import SANDBOX_UID, SERVER_DIR, interpreter_prefix, sealed_bwrap_args
 from swegym.plugins.runtimes.cgroup import SandboxCgroup
-from swegym.plugins.runtimes.process import kill_group, pid_alive, run_process
+from swegym.plugins.runtimes.process import die_with_parent, kill_group, pid_alive, processes_mentioning, run_process
 
 log = logging.getLogger(__name__)
 _warned: set[str] = set()
@@ -182,9 +183,13 @@ class LocalRuntime(Runtime):
     def bare_clone(self, repo: RepositorySpec) -> Path:
         return ensure_bare_clone(resolve_git_source(repo, mirror=self.git_mirror), repo, cache=self.cache)
 
+    def collect_garbage(self) -> list[str]:
+        return collect_garbage()
+
     # -- sandboxes -------------------------------------------------------------------
 
     def sandbox(self, repo: RepositorySpec, instance: TaskInstance) -> LocalSandbox:
+        _collect_once(self)
         environment = self.environment(repo, instance, build=False)
         bare = self.bare_clone(repo)
         return LocalSandbox.start(self, environment, instance, objects=str(bare / "objects"))
@@ -229,7 +234,7 @@ class LocalSandbox(Sandbox):
             sandbox.tmp.mkdir()
             if SandboxCgroup.available():
                 sandbox.cgroup = SandboxCgroup(
-                    f"swegym-{uuid.uuid4().hex[:12]}", pids_max=runtime.pids_limit, memory_mb=runtime.memory_mb
+                    f"{CGROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}", pids_max=runtime.pids_limit, memory_mb=runtime.memory_mb
                 )
             else:
                 _warn_once("cgroup", "no writable cgroup: local sandboxes run without pids/memory limits")
@@ -297,7 +302,13 @@ class LocalSandbox(Sandbox):
         return mounts
 
     def _start_server(self) -> None:
-        preexec = self.cgroup.enter if self.cgroup and self.cgroup.dirs else None
+        cgroup = self.cgroup if self.cgroup and self.cgroup.dirs else None
+
+        def preexec() -> None:
+            die_with_parent()  # a killed worker takes its sandboxes' servers along
+            if cgroup is not None:
+                cgroup.enter()
+
         server = self.root / "server"
         server.mkdir(exist_ok=True)
         for source in (exec_server.SCRIPT, process_module.__file__):
@@ -424,7 +435,8 @@ def sandbox_base() -> Path:
 
 
 def collect_garbage() -> list[str]:
-    """Remove sandbox directories whose owning process is gone (left by a kill -9)."""
+    """Remove what local sandboxes of dead processes left (after a kill -9): their
+    processes, directories and cgroups (empty ones included)."""
     removed = []
     base = sandbox_base()
     for root in sorted(base.iterdir()) if base.is_dir() else []:
@@ -436,11 +448,41 @@ def collect_garbage() -> list[str]:
             pid = None
         if pid is not None and pid_alive(pid):
             continue
+        for leftover in processes_mentioning(str(root)):
+            try:
+                os.kill(leftover, signal.SIGKILL)
+                removed.append(f"process {leftover}")
+            except OSError:
+                pass
         shutil.rmtree(root, ignore_errors=True)
         removed.append(str(root))
+    for name, dirs in SandboxCgroup.owned(CGROUP_PREFIX).items():
+        owner, _, rest = name[len(CGROUP_PREFIX):].partition("-")
+        group = SandboxCgroup.existing(name, dirs)
+        if owner.isdigit() and rest:  # swegym-<owner pid>-<id>
+            if pid_alive(int(owner)):
+                continue
+            group.remove()
+        elif group.pids() or any(time.time() - d.stat().st_mtime < 600 for d in dirs):
+            continue  # no owner in its name: only an old, empty one is surely abandoned
+        else:
+            group.remove()
+        removed.append(f"cgroup {name}")
     return removed
 
 
+_collected: set[str] = set()
+
+
+def _collect_once(runtime: LocalRuntime) -> None:
+    """Clean up after killed runs once per process, before its first sandbox."""
+    if "local" not in _collected:
+        _collected.add("local")
+        for item in runtime.collect_garbage():
+            log.info("removed %s (left by a run that is gone)", item)
+
+
+CGROUP_PREFIX = "swegym-"
 SANDBOX_WORKDIR = "/testbed"
 
 

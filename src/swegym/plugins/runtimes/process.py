@@ -121,14 +121,19 @@ def run_process(
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists (on this host)."""
+    """Whether a process with this id exists and has not exited (a zombie has)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return True  # no /proc here: trust kill(0)
+    return stat[stat.rfind(b")") + 2 :][:1] not in (b"Z", b"X")
 
 
 def kill_group(pgid: int, leader: subprocess.Popen | None = None) -> None:
@@ -173,6 +178,30 @@ def live_group_members(pgid: int) -> list[int]:
         fields = stat[stat.rfind(b")") + 2 :].split()
         if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
             found.append(int(entry))
+    return found
+
+
+def die_with_parent() -> None:
+    """PR_SET_PDEATHSIG: the kernel SIGKILLs the calling process when its parent exits
+    (for a ``preexec_fn``, or a worker's initializer)."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Live processes (other than this one) whose command line mentions ``text``."""
+    found = []
+    needle = text.encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                if needle in handle.read():
+                    found.append(int(entry))
+        except OSError:
+            continue
     return found
 
 
