@@ -11,10 +11,12 @@ processes and memory and kills all of them on close.
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import json
 import logging
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -238,13 +240,16 @@ class LocalSandbox(Sandbox):
                 )
             else:
                 _warn_once("cgroup", "no writable cgroup: local sandboxes run without pids/memory limits")
+            # The server starts (a namespace, an interpreter) while the work tree is checked
+            # out: its mounts are directories, whose contents appear as they are written.
+            sandbox._launch_server()
             script = checkout_script(instance.base_commit, objects=objects, history=runtime.history)
             # The environment's build outputs (egg-info, compiled extensions), hard-linked.
             script += copy_build_outputs_script(str(Path(environment.location) / "testbed"), str(sandbox.tree))
             result = run_process(["bash", "-c", script], cwd=str(sandbox.tree), env=_host_env(), timeout=600, max_output=100_000)
             if not result.ok:
                 raise SandboxError(f"could not check out {instance.base_commit[:12]} for {instance.instance_id}: {result.output.strip()[-300:]}")
-            sandbox._start_server()
+            sandbox._await_server()
         except BaseException:
             sandbox.close()
             raise
@@ -301,7 +306,7 @@ class LocalSandbox(Sandbox):
         mounts += [("bind", str(self.tree), str(environment / "testbed")), ("bind", str(self.tree), self.workdir)]
         return mounts
 
-    def _start_server(self) -> None:
+    def _launch_server(self) -> None:
         cgroup = self.cgroup if self.cgroup and self.cgroup.dirs else None
 
         def preexec() -> None:
@@ -345,6 +350,9 @@ class LocalSandbox(Sandbox):
             os.close(reply_write)
         self._requests = os.fdopen(request_write, "w")
         self._replies = os.fdopen(reply_read, "r")
+
+    def _await_server(self) -> None:
+        assert self._server is not None and self._replies is not None
         ready = self._replies.readline()
         if not ready.startswith('{"ready"'):
             assert self._server.stderr is not None
@@ -427,7 +435,7 @@ class LocalSandbox(Sandbox):
             kill_group(group)
         if self.cgroup is not None:
             self.cgroup.remove()
-        shutil.rmtree(self.root, ignore_errors=True)
+        _discard(self.root)
 
 
 def sandbox_base() -> Path:
@@ -469,6 +477,38 @@ def collect_garbage() -> list[str]:
             group.remove()
         removed.append(f"cgroup {name}")
     return removed
+
+
+_trash: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
+_remover: list[threading.Thread] = []
+
+
+def _discard(root: Path) -> None:
+    """Remove a closed sandbox's directory off the caller's path: renamed at once (nothing
+    runs in it any more), deleted by a background thread; what a process exit interrupts,
+    ``collect_garbage`` removes (its owner is gone)."""
+    trash = root.with_name(f".trash-{root.name}")
+    try:
+        root.rename(trash)
+    except OSError:
+        shutil.rmtree(root, ignore_errors=True)
+        return
+    if not _remover:
+        thread = threading.Thread(target=_empty_trash, name="swegym-sandbox-remover", daemon=True)
+        thread.start()
+        _remover.append(thread)
+        atexit.register(_drain_trash)
+    _trash.put(trash)
+
+
+def _empty_trash() -> None:
+    while (path := _trash.get()) is not None:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _drain_trash() -> None:
+    _trash.put(None)
+    _remover[0].join(timeout=30)
 
 
 _collected: set[str] = set()
