@@ -43,20 +43,23 @@ def test_no_capability(sandbox):
 
 
 def test_mounts_cannot_be_made_writable(sandbox):
-    out = run(sandbox, "mount -o remount,rw /usr && echo REMOUNTED; mount -t tmpfs none /mnt 2>&1 && echo MOUNTED; "
-                       "touch /usr/swegym-escape 2>/dev/null && echo WROTE; unshare -rm true 2>/dev/null && echo UNSHARED; true")
-    for word in ("REMOUNTED", "MOUNTED", "WROTE"):
-        assert word not in out.split(), out
+    # Host directories mounted read-only: the system and environment (local), the cached
+    # clone's objects (Docker; its own image layers are the container's, not the host's).
+    host_backed = ["/usr", str(sandbox.venv)] if sandbox.isolation == "bwrap" else ["/swegym/objects"]
+    probes = " ; ".join(f"mount -o remount,rw {d} 2>/dev/null && echo REMOUNTED:{d}; touch {d}/swegym-escape 2>/dev/null && echo WROTE:{d}" for d in host_backed)
+    out = run(sandbox, probes + "; mount -t tmpfs none /mnt 2>/dev/null && echo MOUNTED; true")
+    assert "REMOUNTED" not in out and "WROTE" not in out and "MOUNTED" not in out, out
     assert not Path("/usr/swegym-escape").exists()
 
 
 def test_no_host_secret_or_project_file(sandbox, tmp_path):
     sentinel = tmp_path / "host-secret.txt"
     sentinel.write_text("secret")
-    paths = [str(sentinel), str(PROJECT / "pyproject.toml"), "/root/.bash_history", "/root/.cache", "/work", "/home"]
+    paths = [str(sentinel), str(PROJECT / "pyproject.toml"), "/root/.bash_history", "/root/.cache", "/work"]
     if sandbox.isolation == "bwrap":
         paths.append("/etc/shadow")  # Docker shows its image's own, not the host's
-    out = run(sandbox, " ; ".join(f"test -e {p} && echo VISIBLE:{p}" for p in paths) + "; true")
+    probes = [f"test -e {p} && echo VISIBLE:{p}" for p in paths] + ['[ -n "$(ls -A /home 2>/dev/null)" ] && echo VISIBLE:/home']
+    out = run(sandbox, " ; ".join(probes) + "; true")
     assert "VISIBLE" not in out, out
 
 
