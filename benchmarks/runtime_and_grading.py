@@ -91,12 +91,18 @@ def measure(runtime_name: str, runs: int) -> dict[str, float]:
         overheads = []
         began = time.perf_counter()
         for outcome in executor_1.run(grade_job, jobs("one")):
+            if outcome.error:
+                raise RuntimeError(f"grading failed: {outcome.error}")
             result = outcome.result
             overheads.append(result.duration_s - result.test_duration_s)
         one = time.perf_counter() - began
         began = time.perf_counter()
-        resolved = sum(outcome.result.resolved for outcome in executor_2.run(grade_job, jobs("two")))
+        outcomes = list(executor_2.run(grade_job, jobs("two")))
         two = time.perf_counter() - began
+        failed = [outcome.error for outcome in outcomes if outcome.error]
+        if failed:
+            raise RuntimeError(f"{len(failed)} grading(s) failed with two workers: {failed[0]}")
+        resolved = sum(outcome.result.resolved for outcome in outcomes)
     print(f"grading overhead:   median {statistics.median(overheads):.3f} s per instance beyond the test command")
     print(f"demo set ({len(instances)} instances, gold): 1 worker {one:.1f} s, 2 workers {two:.1f} s "
           f"-> {one / two:.2f}x ({resolved} resolved)")

@@ -30,6 +30,7 @@ _GIT_PATHS = re.compile(r"^diff --git a/(.+?) b/(.+?)$", re.M)
 class FileDiff:
     path: str
     text: str
+    source: str | None = None  # the pre-image path, where unidiff read one
 
 
 @attrs.frozen
@@ -117,28 +118,26 @@ def protection_flag(path: str, protected: set[str] | frozenset[str] = frozenset(
     return None
 
 
+def file_diffs(patch: str) -> list[FileDiff]:
+    """Per-file diffs, paths as unidiff reads them; each keeps its exact text in git's
+    format, and is re-rendered by unidiff otherwise (the same edit)."""
+    parsed = _parse(patch)
+    exact = split_patch(patch)
+    if not parsed:
+        return exact
+    paths = [(_strip(f.target_file) or _strip(f.source_file) or "", _strip(f.source_file)) for f in parsed]
+    texts = [d.text for d in exact] if [d.path for d in exact] == [p for p, _ in paths] else [str(f) for f in parsed]
+    return [FileDiff(path, text, source) for (path, source), text in zip(paths, texts)]
+
+
 def sanitize_model_patch(patch: str, test_patch: str) -> SanitizedPatch:
     """Remove edits to tests, conftest.py, pytest configuration and start-up hooks from ``patch``."""
     protected = set(patch_files(test_patch))
-    parsed = _parse(patch)
-    if parsed is None or not len(parsed):
-        diffs = split_patch(patch)
-    else:
-        exact = split_patch(patch)
-        if [d.path for d in exact] == [_strip(f.target_file) or _strip(f.source_file) for f in parsed]:
-            diffs = exact
-        else:  # not git's format: each file as unidiff reads it (semantically the same patch)
-            diffs = [FileDiff(_strip(f.target_file) or _strip(f.source_file) or "", str(f)) for f in parsed]
-        sources = {_strip(f.source_file) for f in parsed} - {None}
-        renamed = {d.path: s for d, s in zip(diffs, [_strip(f.source_file) for f in parsed])}
-    if not diffs:
-        return SanitizedPatch(patch)
     kept, removed, flags = [], [], set()
-    for diff in diffs:
+    for diff in file_diffs(patch):
         flag = protection_flag(diff.path, protected, diff.text)
-        if flag is None and parsed is not None and len(parsed):
-            source = renamed.get(diff.path)
-            flag = protection_flag(source, protected, diff.text) if source and source in sources else None
+        if flag is None and diff.source and diff.source != diff.path:  # renamed away from a protected file
+            flag = protection_flag(diff.source, protected, diff.text)
         if flag is None:
             kept.append(diff.text)
             continue
