@@ -82,6 +82,8 @@ def read_report(directory: Path, instance_id: str, *, timeout: float | None = No
         test_duration_s=extra.get("test_duration_s", 0.0),
         duration_s=extra.get("duration_s", 0.0),
         timeout_s=recorded,
+        isolation=extra.get("isolation", ""),
+        results_channel=extra.get("results_channel", ""),
     )
 
 
@@ -151,6 +153,7 @@ def run_summary(
             "timeout_ids": _ids(by_status["timeout"]),
             "test_error_ids": _ids(i for i in by_status["error"] if i in completed),
             "flagged": {i: list(results[i].flags) for i in _ids(results) if results[i].flags},
+            "tampered": {i: results[i].reason for i in _ids(by_status["tampered"])},
         },
     }
 

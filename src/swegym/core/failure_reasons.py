@@ -58,6 +58,8 @@ def failure_reason(result: GradingResult, test_output: str = "") -> tuple[str, s
         return classify_text(result.reason) or (HARNESS_ERROR, ENVIRONMENT)
     if result.status is GradeStatus.TIMEOUT:
         return "tests_timed_out", AMBIGUOUS
+    if result.status is GradeStatus.TAMPERED:  # swegym's own: the tests forged their results
+        return "tampered", AMBIGUOUS
     found = classify_text(test_output)
     if result.status is GradeStatus.ERROR:
         no_output = "no test results" in result.reason  # harness.grade_run's words for an empty log
