@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import GIT_ENV
-from swegym.core.evaluation import GradeJob, grade_job, python_column, run_summary
+from swegym.core.evaluation import GradeJob, grade_job, python_column, read_report, run_summary
 from swegym.core.instance import TaskInstance
 from swegym.core.repository import EnvironmentSpec, RepositorySpec
 from swegym.core.results import GradeStatus
@@ -96,5 +96,8 @@ def test_a_failed_build_gives_each_instance_a_report_with_the_reason(tmp_path):
     assert "Error:" not in reason.split(":")[0]  # no class name in front
     assert python_column(result) == "environment failed"
     summary = run_summary([job_instance], {job_instance.instance_id: "diff"}, {job_instance.instance_id: result})
-    assert summary["error_ids"] == [job_instance.instance_id]
+    assert summary["error_ids"] == [job_instance.instance_id] and summary["completed_ids"] == []
+    assert summary["failure_reasons"] == {job_instance.instance_id: "environment_build_failed"}
+    assert summary["infra_failure_ids"] == [job_instance.instance_id]
     assert summary["swegym"]["error_reasons"][job_instance.instance_id] == result.reason
+    assert read_report(out, job_instance.instance_id) is None  # a later run tries the build again
