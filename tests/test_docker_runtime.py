@@ -280,7 +280,7 @@ def test_gc_removes_containers_of_dead_owners_only(engine, toy):
     dead = subprocess.Popen(["true"])
     dead.wait()
     orphan = engine.containers.create(
-        runtime.base_image, ["sleep", "infinity"],
+        runtime.base_image_for(), ["sleep", "infinity"],
         labels={SANDBOX_LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{dead.pid}"},
     )
     with runtime.sandbox(repo, instance) as live:
