@@ -190,3 +190,16 @@ def test_installs_resolve_as_of_the_commit_or_the_interpreters_release_whichever
     assert notes == ["packages resolved as of python 3.12's release (2023-10-02), not the setup commit's date "
                      "(2022-08-20): older releases often do not install on 3.12"]
     assert resolution_date(None, "3.12", notes) is None
+
+
+def test_a_translated_environment_retries_undeclared_build_dependencies_without_isolation():
+    environment = CondaEnvironment.parse(PANDAS_LIKE)
+    script = build_script(
+        EnvironmentSpec(packages="environment.yml"), venv="/v", testbed="/t", allow_system_steps=True,
+        options=InstallOptions(python="python3", conda=translate(environment)),
+    )
+    assert "if ! SWEGYM_NO_PIP_FALLBACK=1 pip install -r /tmp/swegym-conda-requirements.txt; then" in script
+    assert "pip install setuptools wheel numpy cython -r /tmp/swegym-build-requirements.txt" in script
+    assert "SWEGYM_UV_ARGS=--no-build-isolation pip install -r /tmp/swegym-conda-requirements.txt" in script
+    assert "pip install git+https://github.com/modin-project/modin-spreadsheet.git@49ffd89 || echo" in script
+    assert "swegym: conda-only entries left out: pip, c-compiler" in script
