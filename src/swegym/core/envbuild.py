@@ -39,6 +39,9 @@ if [ "$1" = install ] && [ -n "$SWEGYM_UV" ] && { [ -n "$VIRTUAL_ENV" ] || [ -n 
   "$SWEGYM_UV" pip install $SWEGYM_UV_ARGS "$@" && exit 0
   [ -z "$SWEGYM_NO_PIP_FALLBACK" ] || exit 1
   echo "swegym: uv pip install failed (above); retrying with pip" >&2
+  if [ -n "$PIP_UPLOADED_PRIOR_TO" ] && ! python -m pip install --help 2>/dev/null | grep -q -- --uploaded-prior-to; then
+    echo "swegym: this pip has no --uploaded-prior-to: it resolves against today's index" >&2
+  fi
   set -- install "$@"
 fi
 exec python -m pip "$@"
