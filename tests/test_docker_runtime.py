@@ -7,6 +7,7 @@ build pip-installs pytest, so it needs PyPI (through the CA bundle on intercepte
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import uuid
@@ -280,7 +281,7 @@ def test_gc_removes_containers_of_dead_owners_only(engine, toy):
     dead = subprocess.Popen(["true"])
     dead.wait()
     orphan = engine.containers.create(
-        runtime.base_image, ["sleep", "infinity"],
+        runtime.base_image_for(), ["sleep", "infinity"],
         labels={SANDBOX_LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{dead.pid}"},
     )
     with runtime.sandbox(repo, instance) as live:
@@ -309,3 +310,22 @@ def test_a_python_38_spec_is_built_on_the_bullseye_image(toy, engine):
         assert "1 failed" in result.output  # the buggy base commit, run by bullseye's interpreter
     finally:
         engine.images.remove(environment.location)
+
+
+def test_env_base_builds_the_suites_the_python_versions_need(engine, tmp_path):
+    """Built already (CI builds bookworm and bullseye): the command finds them and says so."""
+    tags = {suite: DockerRuntime().base_image_for(suite) for suite in ("bookworm", "bullseye")}
+    for tag in tags.values():
+        try:
+            engine.images.get(tag)
+        except Exception:
+            pytest.skip(f"{tag} is not built: swegym env base --suite bookworm --suite bullseye")
+    out = subprocess.run(
+        [sys.executable, "-m", "swegym", "env", "base", "--python", "3.12", "--python", "3.8", "--python", "3.11"],
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "COLUMNS": "200"},
+    )
+    assert out.returncode == 0, out.stderr
+    lines = [line for line in out.stdout.splitlines() if line.startswith("base image ready")]
+    assert len(lines) == 2  # 3.12 and 3.11 both use bookworm
+    assert lines[0].startswith(f"base image ready: {tags['bookworm']} (python 3.11, ")
+    assert lines[1].startswith(f"base image ready: {tags['bullseye']} (python 3.9, ")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import GIT_ENV
-from swegym.core.evaluation import GradeJob, grade_job, python_column, run_summary
+from swegym.core.evaluation import GradeJob, grade_job, python_column, read_report, run_summary
 from swegym.core.instance import TaskInstance
 from swegym.core.repository import EnvironmentSpec, RepositorySpec
 from swegym.core.results import GradeStatus
@@ -26,7 +26,7 @@ dependencies:
   - python=3.11
   - pip
   - c-compiler
-  - six
+  - packaging
   - attrs=19.3
   - dateutil
   - pytest
@@ -51,7 +51,7 @@ def instance(repo: RepositorySpec, commit: str, version: str) -> TaskInstance:
 
 
 def test_environment_yml_is_translated_and_installed_as_of_the_commit_date(tmp_path):
-    commit = commit_dated(tmp_path / "toy", {"environment.yml": ENVIRONMENT_YML, "x.py": "X = 1\n"}, "2020-06-01T12:00:00+00:00")
+    commit = commit_dated(tmp_path / "toy", {"environment.yml": ENVIRONMENT_YML, "x.py": "X = 1\n"}, "2023-03-01T12:00:00+00:00")
     spec = EnvironmentSpec(
         packages="environment.yml", environment_yml_paths=("ci/missing.yml", "environment.yml"),
         env_patches=("sed -i 's/^  - pytest$/  - pytest<6/' environment.yml",),
@@ -61,17 +61,18 @@ def test_environment_yml_is_translated_and_installed_as_of_the_commit_date(tmp_p
     environment = runtime.environment(repo, instance(repo, commit, "1.0"))
     assert environment.install == "conda-translated"
     assert (environment.python_requested, environment.python) == ("3.11", "3.11")
-    assert environment.resolved_as_of == "2020-06-01T12:00:00+00:00"
+    assert environment.resolved_as_of == "2023-03-01T12:00:00+00:00"
     venv_python = Path(environment.location) / "venv" / "bin" / "python"
     versions = subprocess.run(
         [str(venv_python), "-c", "import importlib.metadata as m; print(*(m.version(p) for p in "
-         "('six', 'attrs', 'python-dateutil', 'pytest', 'pip', 'setuptools', 'wheel')))"],
+         "('packaging', 'attrs', 'python-dateutil', 'pytest', 'pip', 'setuptools', 'wheel')))"],
         capture_output=True, text=True, check=True,
     ).stdout.split()
-    # six and python-dateutil unpinned: the releases of that day; attrs=19.3 kept; the env
-    # patch's pytest<6 applied; pip, setuptools and wheel in the venv, of that time too.
-    assert versions[:4] == ["1.15.0", "19.3.0", "2.8.1", "5.4.2"]  # pytest 5.4.3 came out on 2020-06-02
-    assert versions[5].startswith("47.")
+    # packaging and python-dateutil unpinned: the releases of that day (packaging 23.1 came
+    # out in April 2023); attrs=19.3 kept; the env patch's pytest<6 applied; pip, setuptools
+    # and wheel in the venv, of that time too.
+    assert versions[:4] == ["23.0", "19.3.0", "2.8.2", "5.4.3"]
+    assert versions[5].startswith("67.")
     log = Path(environment.log_path).read_text()
     assert "# install path: conda-translated (environment.yml)" in log
     assert "swegym: conda-only entries left out: pip, c-compiler" in log
@@ -95,5 +96,8 @@ def test_a_failed_build_gives_each_instance_a_report_with_the_reason(tmp_path):
     assert "Error:" not in reason.split(":")[0]  # no class name in front
     assert python_column(result) == "environment failed"
     summary = run_summary([job_instance], {job_instance.instance_id: "diff"}, {job_instance.instance_id: result})
-    assert summary["error_ids"] == [job_instance.instance_id]
+    assert summary["error_ids"] == [job_instance.instance_id] and summary["completed_ids"] == []
+    assert summary["failure_reasons"] == {job_instance.instance_id: "environment_build_failed"}
+    assert summary["infra_failure_ids"] == [job_instance.instance_id]
     assert summary["swegym"]["error_reasons"][job_instance.instance_id] == result.reason
+    assert read_report(out, job_instance.instance_id) is None  # a later run tries the build again

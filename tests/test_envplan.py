@@ -179,3 +179,27 @@ def test_an_unreachable_uv_download_is_a_one_line_fallback_remembered_for_an_hou
     assert again.fallback.startswith("uv's interpreter downloads were unreachable at the last try")
     with pytest.raises(PythonNotFoundError, match=r"python 3\.2 is not available .*drop -o runtime\.exact_python=true"):
         find_python("3.2", exact=True, uv_install_dir=tmp_path / "uv-python")
+
+
+def test_installs_resolve_as_of_the_commit_or_the_interpreters_release_whichever_is_later():
+    from swegym.core.envprepare import resolution_date
+
+    notes = []
+    assert resolution_date("2023-01-09T18:26:15-01:00", "3.11", notes) == "2023-01-09T18:26:15-01:00" and notes == []
+    assert resolution_date("2022-08-20T09:54:03+00:00", "3.12", notes) == "2023-10-02T00:00:00Z"
+    assert notes == ["packages resolved as of python 3.12's release (2023-10-02), not the setup commit's date "
+                     "(2022-08-20): older releases often do not install on 3.12"]
+    assert resolution_date(None, "3.12", notes) is None
+
+
+def test_a_translated_environment_retries_undeclared_build_dependencies_without_isolation():
+    environment = CondaEnvironment.parse(PANDAS_LIKE)
+    script = build_script(
+        EnvironmentSpec(packages="environment.yml"), venv="/v", testbed="/t", allow_system_steps=True,
+        options=InstallOptions(python="python3", conda=translate(environment)),
+    )
+    assert "if ! SWEGYM_NO_PIP_FALLBACK=1 pip install -r /tmp/swegym-conda-requirements.txt; then" in script
+    assert "pip install setuptools wheel numpy cython -r /tmp/swegym-build-requirements.txt" in script
+    assert "SWEGYM_UV_ARGS=--no-build-isolation pip install -r /tmp/swegym-conda-requirements.txt" in script
+    assert "pip install git+https://github.com/modin-project/modin-spreadsheet.git@49ffd89 || echo" in script
+    assert "swegym: conda-only entries left out: pip, c-compiler" in script

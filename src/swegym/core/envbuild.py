@@ -34,11 +34,15 @@ if [ "$1" = install ] && [ -n "$SWEGYM_UV" ] && { [ -n "$VIRTUAL_ENV" ] || [ -n 
   export UV_CONSTRAINT="${UV_CONSTRAINT:-$PIP_CONSTRAINT}" UV_BUILD_CONSTRAINT="${UV_BUILD_CONSTRAINT:-$PIP_CONSTRAINT}"
   # With a date cutoff, index pages cached today hold everything the cutoff allows: try the
   # shared cache alone first (no index round trips), then the index.
-  if [ -n "$UV_EXCLUDE_NEWER" ] && "$SWEGYM_UV" pip install --offline -q "$@" 2>/dev/null; then
+  if [ -n "$UV_EXCLUDE_NEWER" ] && "$SWEGYM_UV" pip install --offline -q $SWEGYM_UV_ARGS "$@" 2>/dev/null; then
     echo "swegym: uv pip install $* (from the shared cache)"; exit 0
   fi
-  "$SWEGYM_UV" pip install "$@" && exit 0
+  "$SWEGYM_UV" pip install $SWEGYM_UV_ARGS "$@" && exit 0
+  [ -z "$SWEGYM_NO_PIP_FALLBACK" ] || exit 1
   echo "swegym: uv pip install failed (above); retrying with pip" >&2
+  if [ -n "$PIP_UPLOADED_PRIOR_TO" ] && ! python -m pip install --help 2>/dev/null | grep -q -- --uploaded-prior-to; then
+    echo "swegym: this pip has no --uploaded-prior-to: it resolves against today's index" >&2
+  fi
   set -- install "$@"
 fi
 exec python -m pip "$@"
@@ -237,7 +241,18 @@ def _translated_steps(translation: Translation) -> list[str]:
     if translation.dropped:
         lines.append(f"echo {q('swegym: conda-only entries left out: ' + ', '.join(translation.dropped))}")
     if translation.requirements:
-        lines.append("pip install -r /tmp/swegym-conda-requirements.txt")
+        # Old sdists often import numpy or Cython in setup.py without declaring them: when the
+        # isolated build fails, install numpy and Cython (the file's pins, if any) first and
+        # build without isolation (pip last, as everywhere).
+        lines.append(
+            "if ! SWEGYM_NO_PIP_FALLBACK=1 pip install -r /tmp/swegym-conda-requirements.txt; then\n"
+            '  echo "swegym: retrying with numpy and Cython (as of the date) installed first and no build isolation" >&2\n'
+            "  grep -iE '^(numpy|cython|setuptools|wheel)([<>=!~ ]|$)' /tmp/swegym-conda-requirements.txt"
+            " > /tmp/swegym-build-requirements.txt || true\n"
+            "  pip install setuptools wheel numpy cython -r /tmp/swegym-build-requirements.txt\n"
+            "  SWEGYM_UV_ARGS=--no-build-isolation pip install -r /tmp/swegym-conda-requirements.txt\n"
+            "fi"
+        )
     for url in translation.urls:
         note = q(f"swegym: could not install {url} from the environment file's pip section (unreachable?); continuing")
         lines.append(f"pip install {url} || echo {note} >&2")

@@ -26,6 +26,27 @@ def commit_date(bare_clone: Path, commit: str) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+#: First release of each CPython minor version: packages published before it often do not
+#: install on it (no wheels, removed modules), so installs never resolve as of an earlier date.
+PYTHON_RELEASES = {
+    "3.6": "2016-12-23", "3.7": "2018-06-27", "3.8": "2019-10-14", "3.9": "2020-10-05", "3.10": "2021-10-04",
+    "3.11": "2022-10-24", "3.12": "2023-10-02", "3.13": "2024-10-07", "3.14": "2025-10-07",
+}
+
+
+def resolution_date(commit_iso: str | None, python: str, notes: list[str]) -> str | None:
+    """The date installs resolve as of: the setup commit's, or the interpreter's release when
+    that is later (a 2022 commit built with 3.12 gets 3.12-capable setuptools); noted."""
+    released = PYTHON_RELEASES.get(python)
+    if commit_iso is None or released is None or commit_iso[:10] >= released:
+        return commit_iso
+    notes.append(
+        f"packages resolved as of python {python}'s release ({released}), not the setup commit's date "
+        f"({commit_iso[:10]}): older releases often do not install on {python}"
+    )
+    return f"{released}T00:00:00Z"
+
+
 def environment_file(spec: EnvironmentSpec, bare_clone: Path, commit: str) -> CondaEnvironment | None:
     """The spec's environment.yml at ``commit`` (None for pip specs)."""
     if not is_environment_yml(spec):

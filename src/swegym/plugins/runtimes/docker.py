@@ -33,17 +33,30 @@ import attrs
 
 from swegym import hookimpl
 from swegym.core.conda_env import translate
-from swegym.core.envbuild import InstallOptions, build_failure, build_script, checkout_script, reset_script
+from swegym.core.envbuild import (
+    InstallOptions,
+    build_failure,
+    build_script,
+    checkout_script,
+    reset_script,
+)
 from swegym.core.envplan import CONDA, plan_environment, requested_python
-from swegym.core.envprepare import commit_date, conda_create_command, conda_reachable, environment_file, patch_script, patched, write_log_header
+from swegym.core.envprepare import (
+    commit_date,
+    conda_create_command,
+    conda_reachable,
+    environment_file,
+    patch_script,
+    patched,
+    resolution_date,
+    write_log_header,
+)
 from swegym.core.envrecipe import DEFAULT_SUITE, SUITES, base_tag, nearest
-from swegym.core.uv_tool import python_install, uv_binary, uv_version
 from swegym.core.git_source import cache_dir, ensure_bare_clone, resolve_git_source
 from swegym.core.instance import TaskInstance
 from swegym.core.python_provider import PythonChoice, PythonNotFoundError
 from swegym.core.repository import RepositorySpec
 from swegym.core.runtime import (
-    TIMEOUT_EXIT,
     CommandResult,
     Environment,
     EnvironmentBuildError,
@@ -51,8 +64,9 @@ from swegym.core.runtime import (
     Sandbox,
     SandboxError,
 )
-from swegym.plugins.runtimes.docker_base import build_base_image, default_mirror
+from swegym.core.uv_tool import python_install, uv_binary, uv_version
 from swegym.plugins.runtimes import process
+from swegym.plugins.runtimes.docker_base import build_base_image, default_mirror
 
 TESTBED = "/testbed"
 VENV = "/opt/swegym/venv"
@@ -283,7 +297,9 @@ class DockerRuntime(Runtime):
         plan, env_file, uv_python = self._plan(repo, instance, bare, setup_commit, notes)
         if not self.base_image:
             plan.python.check(self.exact_python)
-        resolved_as_of = commit_date(bare, setup_commit) if self.resolve_as_of_commit else None
+        resolved_as_of = None
+        if self.resolve_as_of_commit:
+            resolved_as_of = resolution_date(commit_date(bare, setup_commit), plan.python.used, notes)
         client = self.client(timeout=None)
         api = client.api
         base_tag_used = self.base_image_for(plan.suite)
@@ -352,11 +368,14 @@ class DockerRuntime(Runtime):
                 for label, script in steps:
                     handle.write(f"\n## {label}\n{script}\n")
                     handle.flush()
+                    step_started = time.monotonic()
                     code = _exec_streaming(api, container, script, env=env, timeout=self.build_timeout, out=handle)
+                    handle.write(f"\n# {label}: {time.monotonic() - step_started:.1f} s\n")
                     if code != 0:
                         handle.flush()
                         raise build_failure(repo, instance.version, label, code, log_path)
                 repository, _, version = tag.rpartition(":")
+                commit_started = time.monotonic()
                 image = api.commit(
                     container,
                     repository=repository,
@@ -365,7 +384,10 @@ class DockerRuntime(Runtime):
                              f"LABEL swegym.environment={self.environment_key(repo, instance.version)}"],
                 )["Id"]
                 size = api.inspect_image(image).get("Size", 0)
-                handle.write(f"\n# committed {tag} ({image[:19]}, {size / 1e6:.0f} MB) in {time.monotonic() - started:.0f} s\n")
+                handle.write(
+                    f"\n# committed {tag} ({image[:19]}, {size / 1e6:.0f} MB; commit {time.monotonic() - commit_started:.1f} s)"
+                    f" in {time.monotonic() - started:.0f} s\n"
+                )
         finally:
             _remove(api, container)
             client.close()
@@ -438,7 +460,13 @@ class DockerRuntime(Runtime):
 
     # -- sandboxes -----------------------------------------------------------------------
 
+    def collect_garbage(self) -> list[str]:
+        return collect_garbage(self)
+
     def sandbox(self, repo: RepositorySpec, instance: TaskInstance) -> DockerSandbox:
+        if not _collected:  # once per process: clean up after killed runs first
+            _collected.append(True)
+            collect_garbage(self)
         environment = self.environment(repo, instance, build=False)
         objects = self.bare_clone(repo) / "objects"
         return DockerSandbox.start(self, environment, instance, objects=str(objects))
@@ -449,6 +477,7 @@ class DockerSandbox(Sandbox):
 
     workdir = TESTBED
     state_dir = "/tmp"
+    isolation = "docker"
 
     def __init__(self, runtime: DockerRuntime, environment: Environment, client: Any, name: str) -> None:
         self.runtime = runtime
@@ -476,6 +505,9 @@ class DockerSandbox(Sandbox):
                 nano_cpus=int(runtime.cpus * 1e9),
                 pids_limit=runtime.pids_limit,
                 init=True,  # reaps what commands leave behind
+                # No capability at all, and no way to gain one (setuid binaries included).
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
                 auto_remove=False,
                 log_config=LogConfig(type=LogConfig.types.NONE),
             )
@@ -606,6 +638,9 @@ def _command_server() -> None:
         except OSError as exc:
             return {"error": type(exc).__name__, "errno": exc.errno, "message": exc.strerror or str(exc)}
 
+    # Replies travel on this process's stdout: no process in the container may open it
+    # through /proc/<pid>/fd (they lack CAP_SYS_PTRACE, which a non-dumpable target needs).
+    make_undumpable()  # noqa: F821 (process.py is shipped alongside)
     out = sys.stdout.fileno()
     os.write(out, b'{"ready": true}\n')
     for line in sys.stdin.buffer:
@@ -720,12 +755,17 @@ def _remove(api: Any, container: str) -> None:
             raise
 
 
+_collected: list[bool] = []
+
+
 def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def collect_garbage(runtime: DockerRuntime) -> list[str]:
     """Remove sandbox containers whose owning process on this host is gone (after kill -9)."""
+    import docker
+
     client = runtime.client()
     removed = []
     host = socket.gethostname()
@@ -735,7 +775,10 @@ def collect_garbage(runtime: DockerRuntime) -> list[str]:
             continue
         if owner_host not in (host, ""):
             continue  # another host's sandbox: not ours to judge
-        container.remove(force=True)
+        try:
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            continue  # removed meanwhile (by its owner, or another collector)
         removed.append(container.name)
     return removed
 
