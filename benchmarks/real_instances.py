@@ -206,6 +206,8 @@ def main() -> int:
     parser.add_argument("--runtime", default="docker")
     parser.add_argument("--work", type=Path, default=Path("runs/real"))
     parser.add_argument("--per-repo", type=int, default=2)
+    parser.add_argument("--instance", action="append", default=[], metavar="OWNER/NAME:N",
+                        help="run these pull requests instead of REAL_INSTANCES' first --per-repo")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds one test run may take")
     parser.add_argument("-o", "--option", dest="options", action="append", default=[], metavar="runtime.KEY=VALUE",
                         help="runtime option passed to env build, validate and eval")
@@ -218,13 +220,17 @@ def main() -> int:
     results_file = args.work / "real-instances.json"
     rows = json.loads(results_file.read_text()) if results_file.exists() else []
     done = {row["instance_id"] for row in rows if "failure" not in row}
-    for repo in args.repo or list(REAL_INSTANCES):
+    chosen = {}
+    for item in args.instance:
+        repo, _, number = item.rpartition(":")
+        chosen.setdefault(repo, []).append(int(number))
+    for repo in chosen or args.repo or list(REAL_INSTANCES):
         mirror = find_mirror(args.mirrors, repo)
         if mirror is None:
             owner, _, name = repo.partition("/")
             print(f"{repo}: skipped, no mirror in {args.mirrors} (looked for {owner}__{name}, {name}, {owner}+{name}/repo)")
             continue
-        for number in REAL_INSTANCES[repo][: args.per_repo]:
+        for number in chosen.get(repo) or REAL_INSTANCES[repo][: args.per_repo]:
             slug = f"{repo.replace('/', '__')}-{number}"
             if slug in done:
                 continue
