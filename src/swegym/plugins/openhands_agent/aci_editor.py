@@ -104,6 +104,9 @@ class ACIEditor:
             raise EditorError(f"Ran into {exc} while trying to read {path}") from None
 
     def _write(self, path: str, text: str) -> None:
+        parent = path.rsplit("/", 1)[0] or "/"
+        if self._kind(parent) != "dir":  # Path.write_text does not make parent directories
+            raise EditorError(f"Ran into [Errno 2] No such file or directory: '{path}' while trying to write to {path}")
         try:
             self.sandbox.write_file(self._where(path), text)
         except Exception as exc:  # noqa: BLE001
