@@ -27,7 +27,7 @@ from swegym.plugins.openhands_agent import OpenHandsAgent  # noqa: E402
 from swegym.plugins.openhands_agent import events as ev  # noqa: E402
 from swegym.plugins.openhands_agent.aci_editor import ACIEditor  # noqa: E402
 from swegym.plugins.openhands_agent.bash import PathView  # noqa: E402
-from swegym.plugins.openhands_agent.codeact import conversation_window  # noqa: E402
+from swegym.plugins.openhands_agent.codeact import conversation_window, workspace_name  # noqa: E402
 
 
 # -- OpenHands' four stuck rules (controller/stuck.py, run on this plugin's events) ------------
@@ -260,7 +260,7 @@ def test_text_mode_prompt_is_openhands_with_the_in_context_example(instance, san
     assert system.content.startswith(ORIGINALS.system_prompt) and "---- BEGIN FUNCTION #1: execute_bash ----" in system.content
     assert user.content.startswith(ORIGINALS.example_prefix) and user.content.endswith(ORIGINALS.example_suffix)
     assert "<pr_description>\nComparing a Version with None" in user.content
-    assert "<uploaded_files>\n/workspace/swegym__tinyver__" in user.content
+    assert f"<uploaded_files>\n/workspace/{workspace_name(instance)}\n</uploaded_files>" in user.content
     assert llm.requests[0]["tools"] is None and "</function" in llm.requests[0]["params"].stop
     # the recorded trajectory keeps the function-calling form; the example is not in it
     assert result.turns[1].content.startswith("<uploaded_files>") and result.turns[2].tool_calls[0].name == "finish"
@@ -277,19 +277,20 @@ def test_auto_mode_uses_native_calls_only_for_models_openhands_did(instance, san
 
 @pytest.mark.slow
 def test_bash_is_one_persistent_shell_with_openhands_output(instance, sandbox):
+    root = f"/workspace/{workspace_name(instance)}"
     replies = [
-        call("execute_bash", command="cd /workspace/swegym__tinyver__0.1/tinyver && export MARK=42 && f() { echo fn$1; }"),
+        call("execute_bash", command=f"cd {root}/tinyver && export MARK=42 && f() {{ echo fn$1; }}"),
         call("execute_bash", command="pwd; echo $MARK; f 7"),
         call("execute_bash", command="false"),
         FINISH,
     ]
     result, _ = play(instance, sandbox, replies)
     first, second, third = tool_texts(result)
-    assert first.startswith("OBSERVATION:\ncd /workspace/swegym__tinyver__0.1/tinyver && export MARK=42")
+    assert first.startswith(f"OBSERVATION:\ncd {root}/tinyver && export MARK=42")
     assert first.endswith("[Command finished with exit code 0]")
-    assert "@openhands-workspace:/workspace/swegym__tinyver__0.1/tinyver " in first
+    assert f"@openhands-workspace:{root}/tinyver " in first
     assert "[Python Interpreter: " in first
-    assert "pwd; echo $MARK; f 7\r\n/workspace/swegym__tinyver__0.1/tinyver\r\n42\r\nfn7" in second
+    assert f"pwd; echo $MARK; f 7\r\n{root}/tinyver\r\n42\r\nfn7" in second
     assert third.endswith("\n[Command finished with exit code 1]")
 
 
@@ -304,7 +305,7 @@ def test_bash_timeout_sends_sigint_and_continuing_and_ctrl_c(instance, sandbox):
     ]
     result, _ = play(instance, sandbox, replies, bash_timeout=2)
     timed_out, after, empty, interrupt = tool_texts(result)
-    assert "start" in timed_out and "never" not in timed_out
+    assert "\r\nstart\r\n" in timed_out and "\r\nnever" not in timed_out
     assert "[Command timed out after 2 seconds. SIGINT was sent to interrupt the command.]" in timed_out
     assert timed_out.endswith("[Command finished with exit code 130]")
     assert "\r\n2" in after and after.endswith("exit code 0]")  # the shell survived the interrupt
@@ -336,10 +337,13 @@ def test_malformed_calls_no_calls_and_several_calls(instance, sandbox):
     assert result.stop_reason is StopReason.FINISHED
     # native mode: a text call is no call at all; the model gets the fake user's reply
     assert "Please continue working on the task" in llm.requests[1]["messages"][-1].content
-    assert [t.content.split("\r\n")[1] for t in tool_texts(result)] == ["one", "two"]
+    first, second = tool_texts(result)
+    assert "echo one\r\none[Python Interpreter: " in first and "echo two\r\ntwo[Python Interpreter: " in second
     text_result, text_llm = play(instance, sandbox, [call("str_replace_editor", command="fly", path="/x"), FINISH])
     error = text_llm.requests[1]["messages"][-1].content
-    assert "Parameter 'command' is expected to be one of" in error and error.endswith("[Error occurred in processing last action]")
+    # merged into the task message, as OpenHands merges consecutive user messages
+    assert "</pr_description>" in error
+    assert "Parameter 'command' is expected to be one of" in error and "[Error occurred in processing last action]" in error
     assert not any("fly" in m.content for m in text_llm.requests[1]["messages"] if m.role == "assistant")
     assert text_result.info["hidden_turns"] == [2] and text_result.info["parse_errors"] == 1
 

@@ -226,7 +226,11 @@ class BashSession:
         pieces = ""
         interpreter = ""
         exit_code = 0
-        for part in self.split(command):
+        try:
+            parts = self.split(command)
+        except Exception:  # bashlex's NotImplementedError (arithmetic expansion, ...): run it whole
+            parts = [command]
+        for part in parts:
             if part == "":
                 step = self._continue(SOFT_TIMEOUT_S)
             elif part.lower() == "ctrl+c":
