@@ -14,7 +14,9 @@ lists every difference and the option that turns it on.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -24,6 +26,7 @@ from swegym.core.errors import UsageError
 from swegym.core.instance import TaskInstance
 from swegym.core.llm import LLM, SamplingParams
 from swegym.core.runtime import Sandbox
+from swegym.core.trajectory import Trajectory
 
 #: max_turns SWE-Gym used: 50 for training rollouts, 100 for evaluation
 ROLLOUT_TURNS = 50
@@ -99,6 +102,17 @@ class OpenHandsAgent(Agent):
             self.tool_mode == "auto" and llm.native_tools and originals.uses_native_calls(llm.model_name)
         )
         return CodeActEpisode(self, originals, instance, sandbox, llm, params, native=native).run()
+
+    @classmethod
+    def import_trajectories(cls, source: Path, **options: Any) -> Iterator[Trajectory]:
+        """OpenHands' ``output.jsonl`` (options: ``completions`` = the llm_completions folder)."""
+        from swegym.plugins.openhands_agent.importer import read_output
+
+        allowed = {"completions", "observation_prefix"}
+        unknown = sorted(set(options) - allowed)
+        if unknown:
+            raise UsageError(f"unknown import option {unknown[0]!r} for openhands; accepted: {', '.join(sorted(allowed))}")
+        return read_output(source, **options)
 
 
 @hookimpl

@@ -147,6 +147,7 @@ class CodeActEpisode:
             "scaffold": "codeact",
             "tool_mode": "native" if native else "text",
             "workspace": root,
+            "in_context_example": agent.in_context_example,
             "prompt_tokens": 0,
             "completion_tokens": 0,
             "parse_errors": 0,
