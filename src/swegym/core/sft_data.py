@@ -39,6 +39,11 @@ FORMATS: tuple[str, ...] = ("text", "native")
 
 
 def _openhands_tools(config: Mapping[str, Any]) -> tuple[ToolSpec, ...]:
+    if (config.get("info") or {}).get("scaffold") == "codeact":
+        from swegym.plugins.openhands_agent.codeact import tool_specs as codeact_tools
+        from swegym.plugins.openhands_agent.original import load
+
+        return codeact_tools(load())
     from swegym.plugins.openhands_agent import OpenHandsAgent
     from swegym.plugins.openhands_agent.prompts import tool_specs
 
