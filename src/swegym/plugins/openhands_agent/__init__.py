@@ -83,6 +83,12 @@ class OpenHandsAgent(Agent):
     )
     include_hints: bool = attrs.field(default=False, metadata={"help": "show the instance's hints_text with the issue"})
 
+    def __attrs_post_init__(self) -> None:
+        if self.variant == "codeact":  # fail when the agent is chosen, not inside each episode
+            from swegym.plugins.openhands_agent.original import load
+
+            load()
+
     def run(self, instance: TaskInstance, sandbox: Sandbox, llm: LLM, *, params: SamplingParams) -> AgentResult:
         if self.tool_mode == "native" and not llm.native_tools:
             raise UsageError(
