@@ -97,3 +97,22 @@ def test_imported_trajectory_replays_with_the_same_observations(tmp_path):
     assert got == expected
     assert replayed.patch == imported().patch and replayed.outcome.status.value == "unresolved" and replayed.stop_reason is StopReason.FINISHED
     assert json.loads(json.dumps(replayed.config["info"]))["scaffold"] == "codeact"
+
+
+def test_completion_logs_give_the_exact_texts_the_model_read(tmp_path):
+    from swegym.plugins.openhands_agent.codeact import messages_from_turns
+
+    trajectory = imported()
+    messages = messages_from_turns(trajectory.turns)
+    for message in messages:
+        if message["role"] == "tool":
+            message["content"] = [{"type": "text", "text": "LOGGED " + message["content"]}]
+    logs = tmp_path / "llm_completions" / trajectory.instance_id
+    logs.mkdir(parents=True)
+    (logs / "model-1.json").write_text(json.dumps({"messages": [], "fncall_messages": messages, "response": {}}))
+    (tmp_path / "output.jsonl").write_text(FIXTURE.read_text())
+    [from_logs] = list(OpenHandsAgent.import_trajectories(tmp_path / "output.jsonl"))
+    tools = [t.content for t in from_logs.turns if t.role == "tool"]
+    assert len(tools) == 6 and all(text.startswith("LOGGED OBSERVATION:\n") for text in tools)
+    with pytest.raises(Exception, match="unknown import option 'colour'"):
+        OpenHandsAgent.import_trajectories(FIXTURE, colour="red")
