@@ -29,7 +29,7 @@ except original.OriginalMissing as exc:  # pragma: no cover
 from swegym.plugins.openhands_agent import OpenHandsAgent  # noqa: E402
 
 FIXTURE = Path(__file__).parent / "fixtures" / "openhands" / "output.jsonl"
-INTERPRETER = re.compile(r"\[Python Interpreter: [^\]]*\]\n[^\n]*@openhands-workspace:")
+INTERPRETER = re.compile(r"\[Python Interpreter: [^\]]*\]\n[^\n]*@openhands-workspace:(\S*) [#$] ")
 
 
 def imported():
@@ -72,8 +72,8 @@ def test_sft_export_has_swegym_released_layout():
 
 
 def _comparable(text: str) -> str:
-    """An observation without what depends on the machine: the interpreter path and the user."""
-    text = INTERPRETER.sub("[Python Interpreter: PYTHON]\nUSER@openhands-workspace:", text)
+    """An observation without what depends on the machine: the interpreter path, the user (root or not)."""
+    text = INTERPRETER.sub(r"[Python Interpreter: PYTHON]\nUSER@openhands-workspace:\1 PROMPT ", text)
     if "up to 2 levels deep" in text:  # find lists in the directory's own order
         text = "\n".join(sorted(text.split("\n")))
     return text
