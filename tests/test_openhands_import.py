@@ -80,14 +80,19 @@ def _comparable(text: str) -> str:
 
 
 @pytest.mark.slow
-def test_imported_trajectory_replays_with_the_same_observations(tmp_path):
+@pytest.mark.parametrize("runtime", ["local", pytest.param("docker", marks=pytest.mark.docker)])
+def test_imported_trajectory_replays_with_the_same_observations(tmp_path, runtime):
+    if runtime == "docker":
+        from conftest import skip_without_docker
+
+        skip_without_docker()
     store = tmp_path / "imported.jsonl"
     result = subprocess.run([sys.executable, "-m", "swegym", "import", "openhands", str(FIXTURE), "--out", str(store)],
                             capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "imported 1 openhands trajectories (0 resolved)" in result.stdout
     run = subprocess.run([sys.executable, "-m", "swegym", "rollout", "--dataset", "demo", "-i", "swegym__tinyver-18",
-                          "--agent", "openhands", "--llm", "replay", "--option", f"llm.path={store}", "--runtime", "local",
+                          "--agent", "openhands", "--llm", "replay", "--option", f"llm.path={store}", "--runtime", runtime,
                           "--out", "run"], capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     [replayed] = list(TrajectoryStore(tmp_path / "run" / "trajectories.jsonl"))
