@@ -380,3 +380,12 @@ def test_missing_packages_name_the_pip_command(monkeypatch):
     finally:
         original.load.cache_clear()
         os.environ.get("PATH")
+
+
+@pytest.mark.slow
+def test_swegym_options_sandbox_path_and_repeat_rule(instance, sandbox):
+    same = call("execute_bash", command="pwd")
+    result, llm = play(instance, sandbox, [same] * 5, workspace="sandbox", stuck_rules="repeats", max_repeats=2)
+    assert f"<uploaded_files>\n{sandbox.workdir}\n</uploaded_files>" in result.turns[1].content
+    assert result.stop_reason is StopReason.STUCK and len(tool_texts(result)) == 3  # a 3rd identical action is one too many
+    assert f"\r\n{sandbox.workdir}" in tool_texts(result)[0]
