@@ -337,8 +337,9 @@ class DockerRuntime(Runtime):
                 plan.python.check(self.exact_python)
                 python_path = choice.path
             elif uv_python:
-                name = Path(uv_python).relative_to(self.cache / "uv-python").parts[0]
-                python_path = f"/opt/swegym/python/{name}/" + str(Path(uv_python).relative_to(self.cache / "uv-python" / name))
+                relative = Path(uv_python).relative_to(Path(self.cache / "uv-python").resolve())
+                name = relative.parts[0]  # cpython-3.X.Y-linux-x86_64-gnu: copied whole into the build
+                python_path = f"/opt/swegym/python/{relative}"
             elif plan.install == CONDA:
                 python_path = f"{VENV}/bin/python"
             else:
