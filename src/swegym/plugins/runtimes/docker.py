@@ -325,7 +325,7 @@ class DockerRuntime(Runtime):
             base_tag_used,
             ["sleep", "infinity"],
             name=f"swegym-build-{uuid.uuid4().hex[:12]}",
-            labels={BUILD_LABEL: self.environment_key(repo, instance.version)},
+            labels={BUILD_LABEL: self.environment_key(repo, instance.version), OWNER_LABEL: owner_id()},
             working_dir="/",
             host_config=api.create_host_config(binds=binds, init=True, network_mode="bridge"),
         )["Id"]
@@ -763,13 +763,14 @@ def owner_id() -> str:
 
 
 def collect_garbage(runtime: DockerRuntime) -> list[str]:
-    """Remove sandbox containers whose owning process on this host is gone (after kill -9)."""
+    """Remove sandbox and build containers whose owning process on this host is gone (after kill -9)."""
     import docker
 
     client = runtime.client()
     removed = []
     host = socket.gethostname()
-    for container in client.containers.list(all=True, filters={"label": SANDBOX_LABEL}):
+    builds = [c for c in client.containers.list(all=True, filters={"label": BUILD_LABEL}) if OWNER_LABEL in c.labels]
+    for container in client.containers.list(all=True, filters={"label": SANDBOX_LABEL}) + builds:
         owner_host, _, pid = container.labels.get(OWNER_LABEL, ":").partition(":")
         if owner_host == host and pid.isdigit() and process.pid_alive(int(pid)):
             continue
