@@ -75,7 +75,10 @@ SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SANDBOX_LABEL = "swegym.sandbox"
 OWNER_LABEL = "swegym.owner"  # host:pid of the process that opened the sandbox, for `swegym env gc`
 BUILD_LABEL = "swegym.build"
-CA_VARIABLES = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+CA_VARIABLES = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "NODE_EXTRA_CA_CERTS")
+# Where a build container sees the host's CA bundle: beside the image's own store, so that a
+# spec's `apt-get upgrade` can still update ca-certificates (a bind over its file cannot).
+CA_IN_BUILDS = "/opt/swegym/host-ca-certificates.crt"
 # Host settings a build container should see (a package index, a proxy).
 PASSED_TO_BUILDS = (
     "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST",
@@ -319,8 +322,8 @@ class DockerRuntime(Runtime):
                 raise EnvironmentBuildError(
                     f"ca_bundle {self.ca_bundle} does not exist; set -o runtime.ca_bundle=none or a file"
                 )
-            binds[self.ca_bundle] = {"bind": self.ca_bundle, "mode": "ro"}
-            env.update(dict.fromkeys(CA_VARIABLES, self.ca_bundle))
+            binds[self.ca_bundle] = {"bind": CA_IN_BUILDS, "mode": "ro"}
+            env.update(dict.fromkeys(CA_VARIABLES, CA_IN_BUILDS))
         container = api.create_container(
             base_tag_used,
             ["sleep", "infinity"],
