@@ -280,13 +280,17 @@ def test_gc_removes_containers_of_dead_owners_only(engine, toy):
     runtime, repo, instance, _, _ = toy
     dead = subprocess.Popen(["true"])
     dead.wait()
-    orphan = engine.containers.create(
-        runtime.base_image_for(), ["sleep", "infinity"],
-        labels={SANDBOX_LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{dead.pid}"},
-    )
+    owner = f"{socket.gethostname()}:{dead.pid}"
+    # The sandbox first: its first start in a process collects garbage itself.
     with runtime.sandbox(repo, instance) as live:
+        orphan = engine.containers.create(
+            runtime.base_image_for(), ["sleep", "infinity"], labels={SANDBOX_LABEL: "1", OWNER_LABEL: owner},
+        )
+        build = engine.containers.create(  # a build whose process was killed
+            runtime.base_image_for(), ["sleep", "infinity"], labels={"swegym.build": "x/1.0-abc", OWNER_LABEL: owner},
+        )
         removed = collect_garbage(runtime)
-        assert orphan.name in removed
+        assert orphan.name in removed and build.name in removed
         names = {c.name for c in engine.containers.list(all=True, filters={"label": SANDBOX_LABEL})}
         assert live.name in names and orphan.name not in names
 

@@ -101,3 +101,29 @@ def test_a_failed_build_gives_each_instance_a_report_with_the_reason(tmp_path):
     assert summary["infra_failure_ids"] == [job_instance.instance_id]
     assert summary["swegym"]["error_reasons"][job_instance.instance_id] == result.reason
     assert read_report(out, job_instance.instance_id) is None  # a later run tries the build again
+
+
+def test_an_editable_install_of_a_2021_project_gets_a_pep660_setuptools_for_its_build(tmp_path):
+    from swegym.core.python_provider import available_pythons
+
+    if not any(version == "3.9" for _, _, version in available_pythons()):
+        pytest.skip("needs a Python 3.9 interpreter (setuptools of April 2021 runs on it)")
+    files = {
+        "pyproject.toml": '[build-system]\nrequires = ["setuptools>=40.8", "wheel"]\nbuild-backend = "setuptools.build_meta"\n',
+        "setup.py": "from setuptools import setup\n\nsetup(name='toy2021', version='0.1', py_modules=['toy2021'], install_requires=['six'])\n",
+        "toy2021.py": "X = 1\n",
+    }
+    commit = commit_dated(tmp_path / "toy", files, "2021-04-30T12:00:00+00:00")
+    spec = EnvironmentSpec(python="3.9", install="python -m pip install -e .")
+    repo = RepositorySpec(name="toy/editable2021", url="", local_path=str(tmp_path / "toy"), environments={"3.0": spec})
+    runtime = LocalRuntime(root=str(tmp_path / "cache"), isolation="none")
+    environment = runtime.environment(repo, instance(repo, commit, "3.0"))
+    log = Path(environment.log_path).read_text()
+    # setuptools 56 (April 2021) has no build_editable: uv retries with a later one for the build
+    assert "retrying with setuptools up to 2022-12-31T00:00:00Z" in log
+    venv_python = Path(environment.location) / "venv" / "bin" / "python"
+    versions = subprocess.run(
+        [str(venv_python), "-c", "import importlib.metadata as m, toy2021; print(m.version('six'), m.version('setuptools'))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()
+    assert versions == ["1.15.0", "56.0.0"]  # the dependency and the venv's setuptools, as of that day

@@ -23,6 +23,8 @@ SYSTEM_STEP_PREFIXES = ("apt-get ", "apt ", "sudo ", "yum ", "apk ", "dnf ")
 # `python -m pip install`, `pip3 install`: rewritten to `pip install`, which the build's
 # pip shim sends through uv first.
 _PIP_INSTALL = re.compile(r"(?<![\w./-])(?:python3?(?:\.\d+)?\s+-m\s+pip|pip3?)\s+install\b")
+#: setuptools as of this date has PEP 660 editable builds (64.0 came out in August 2022).
+EDITABLE_SETUPTOOLS_DATE = "2022-12-31T00:00:00Z"
 #: The line a failing build step prints (read back by ``describe_failure``).
 FAILED_STEP = "swegym: failed step"
 
@@ -38,6 +40,12 @@ if [ "$1" = install ] && [ -n "$SWEGYM_UV" ] && { [ -n "$VIRTUAL_ENV" ] || [ -n 
     echo "swegym: uv pip install $* (from the shared cache)"; exit 0
   fi
   "$SWEGYM_UV" pip install $SWEGYM_UV_ARGS "$@" && exit 0
+  # Editable installs need a setuptools with PEP 660 (64, August 2022): older dates allow a
+  # later setuptools for this retry (in build environments; the venv keeps its own).
+  if [ -n "$SWEGYM_BUILD_SETUPTOOLS" ]; then
+    echo "swegym: retrying with setuptools up to $SWEGYM_BUILD_SETUPTOOLS (editable builds need 64+)" >&2
+    "$SWEGYM_UV" pip install --exclude-newer-package "setuptools=$SWEGYM_BUILD_SETUPTOOLS" $SWEGYM_UV_ARGS "$@" && exit 0
+  fi
   [ -z "$SWEGYM_NO_PIP_FALLBACK" ] || exit 1
   echo "swegym: uv pip install failed (above); retrying with pip" >&2
   if [ -n "$PIP_UPLOADED_PRIOR_TO" ] && ! python -m pip install --help 2>/dev/null | grep -q -- --uploaded-prior-to; then
@@ -134,6 +142,8 @@ def build_script(
     lines.append("export SWEGYM_UV")
     if options.exclude_newer:
         lines.append(f"export UV_EXCLUDE_NEWER={q(options.exclude_newer)} PIP_UPLOADED_PRIOR_TO={q(options.exclude_newer)}")
+        if options.exclude_newer[:10] < EDITABLE_SETUPTOOLS_DATE[:10]:
+            lines.append(f"export SWEGYM_BUILD_SETUPTOOLS={EDITABLE_SETUPTOOLS_DATE}")
         lines.append(f"echo {q('swegym: packages resolved as of ' + options.exclude_newer)}")
     shims = options.shim_dir
     lines += [

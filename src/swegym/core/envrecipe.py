@@ -28,13 +28,14 @@ RUNTIME_PACKAGES = (
     "git", "ca-certificates", "patch", "procps", "coreutils", "curl", "locales",
 )
 # Compilers and the headers SWE-Gym's repositories' dependencies build against (C
-# extensions of numpy/pandas-era pins, lxml, h5py, cryptography, psycopg2), and the system
+# extensions of numpy/pandas-era pins, lxml, h5py, cryptography, psycopg2, pygraphviz), and the system
 # tools their specs call (cmake for dvc and conan). pipx is not in every suite: builds
 # install tools through uv instead (see envbuild's pipx shim).
 TOOLCHAIN_PACKAGES = (
     "build-essential", "pkg-config", "cmake",
     "libffi-dev", "libssl-dev", "zlib1g-dev", "libbz2-dev", "liblzma-dev", "libsqlite3-dev",
     "libxml2-dev", "libxslt1-dev", "libhdf5-dev", "libpq-dev", "libyaml-dev",
+    "libgraphviz-dev",  # pygraphviz (bokeh's test environment) compiles against it
 )
 PACKAGES = RUNTIME_PACKAGES + TOOLCHAIN_PACKAGES
 

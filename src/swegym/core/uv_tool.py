@@ -51,7 +51,10 @@ def python_install(version: str, *, install_dir: Path, cache: Path) -> tuple[str
     marker = cache / "uv-python-unreachable"
     if marker.is_file() and time.time() - marker.stat().st_mtime < PROBE_TTL_S:
         return None, f"uv's interpreter downloads were unreachable at the last try ({marker.read_text().strip()})"
-    env = dict(os.environ, UV_PYTHON_INSTALL_DIR=str(install_dir), UV_HTTP_RETRIES="0", UV_PYTHON_DOWNLOADS="automatic")
+    env = dict(
+        os.environ, UV_PYTHON_INSTALL_DIR=str(install_dir), UV_HTTP_RETRIES="0", UV_PYTHON_DOWNLOADS="automatic",
+        UV_PYTHON_INSTALL_BIN="0",  # no python3.X links in the user's ~/.local/bin
+    )
     out = subprocess.run([uv, "python", "install", version], capture_output=True, text=True, env=env, timeout=600)
     if out.returncode != 0:
         lines = [line.strip() for line in (out.stderr or out.stdout).splitlines() if line.strip()]
@@ -62,9 +65,9 @@ def python_install(version: str, *, install_dir: Path, cache: Path) -> tuple[str
         return None, f"uv python install {version} failed ({cause})"
     marker.unlink(missing_ok=True)
     found = subprocess.run([uv, "python", "find", version], capture_output=True, text=True, env=env, timeout=60)
-    path = found.stdout.strip()
-    if found.returncode != 0 or not path:
-        return None, f"uv python install {version} succeeded but uv python find did not locate it"
+    path = os.path.realpath(found.stdout.strip()) if found.stdout.strip() else ""
+    if found.returncode != 0 or not path.startswith(os.path.realpath(install_dir) + os.sep):
+        return None, f"uv python install {version} succeeded but uv python find did not locate it in {install_dir}"
     return path, f"python {version} installed by uv"
 
 

@@ -75,7 +75,10 @@ SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SANDBOX_LABEL = "swegym.sandbox"
 OWNER_LABEL = "swegym.owner"  # host:pid of the process that opened the sandbox, for `swegym env gc`
 BUILD_LABEL = "swegym.build"
-CA_VARIABLES = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+CA_VARIABLES = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "NODE_EXTRA_CA_CERTS")
+# Where a build container sees the host's CA bundle: beside the image's own store, so that a
+# spec's `apt-get upgrade` can still update ca-certificates (a bind over its file cannot).
+CA_IN_BUILDS = "/opt/swegym/host-ca-certificates.crt"
 # Host settings a build container should see (a package index, a proxy).
 PASSED_TO_BUILDS = (
     "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST",
@@ -319,13 +322,13 @@ class DockerRuntime(Runtime):
                 raise EnvironmentBuildError(
                     f"ca_bundle {self.ca_bundle} does not exist; set -o runtime.ca_bundle=none or a file"
                 )
-            binds[self.ca_bundle] = {"bind": self.ca_bundle, "mode": "ro"}
-            env.update(dict.fromkeys(CA_VARIABLES, self.ca_bundle))
+            binds[self.ca_bundle] = {"bind": CA_IN_BUILDS, "mode": "ro"}
+            env.update(dict.fromkeys(CA_VARIABLES, CA_IN_BUILDS))
         container = api.create_container(
             base_tag_used,
             ["sleep", "infinity"],
             name=f"swegym-build-{uuid.uuid4().hex[:12]}",
-            labels={BUILD_LABEL: self.environment_key(repo, instance.version)},
+            labels={BUILD_LABEL: self.environment_key(repo, instance.version), OWNER_LABEL: owner_id()},
             working_dir="/",
             host_config=api.create_host_config(binds=binds, init=True, network_mode="bridge"),
         )["Id"]
@@ -337,8 +340,9 @@ class DockerRuntime(Runtime):
                 plan.python.check(self.exact_python)
                 python_path = choice.path
             elif uv_python:
-                name = Path(uv_python).relative_to(self.cache / "uv-python").parts[0]
-                python_path = f"/opt/swegym/python/{name}/" + str(Path(uv_python).relative_to(self.cache / "uv-python" / name))
+                relative = Path(uv_python).relative_to(Path(self.cache / "uv-python").resolve())
+                name = relative.parts[0]  # cpython-3.X.Y-linux-x86_64-gnu: copied whole into the build
+                python_path = f"/opt/swegym/python/{relative}"
             elif plan.install == CONDA:
                 python_path = f"{VENV}/bin/python"
             else:
@@ -763,13 +767,14 @@ def owner_id() -> str:
 
 
 def collect_garbage(runtime: DockerRuntime) -> list[str]:
-    """Remove sandbox containers whose owning process on this host is gone (after kill -9)."""
+    """Remove sandbox and build containers whose owning process on this host is gone (after kill -9)."""
     import docker
 
     client = runtime.client()
     removed = []
     host = socket.gethostname()
-    for container in client.containers.list(all=True, filters={"label": SANDBOX_LABEL}):
+    builds = [c for c in client.containers.list(all=True, filters={"label": BUILD_LABEL}) if OWNER_LABEL in c.labels]
+    for container in client.containers.list(all=True, filters={"label": SANDBOX_LABEL}) + builds:
         owner_host, _, pid = container.labels.get(OWNER_LABEL, ":").partition(":")
         if owner_host == host and pid.isdigit() and process.pid_alive(int(pid)):
             continue
