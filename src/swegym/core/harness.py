@@ -33,6 +33,7 @@ from swegym.core.pytest_guard import GuardSetup, plugin_source, read_verdict
 from swegym.core.repository import EnvironmentSpec, RepositorySpec
 from swegym.core.results import GradeStatus, GradingResult
 from swegym.core.runtime import Runtime, Sandbox
+from swegym.core.test_ids import resolve_status
 from swegym.core.testfiles import test_directives
 
 START_MARKER = ">>>>> Start Test Output"
@@ -175,14 +176,8 @@ def _test_section(log: str) -> tuple[str, int | None]:
 
 
 def status_of(statuses: Mapping[str, str], test: str) -> str | None:
-    """A test's status; ids that older parsers cut at the first space still match."""
-    if test in statuses:
-        return statuses[test]
-    if " " not in test:
-        for name, status in statuses.items():
-            if name.startswith(test + " ") or name.startswith(test) and name[len(test) :].startswith(" "):
-                return status
-    return None
+    """A test's status; an id cut at its first space (SWE-bench's form) needs all its tests to pass."""
+    return resolve_status(statuses, test)
 
 
 def status_block(instance: TaskInstance, statuses: Mapping[str, str]) -> dict[str, dict[str, list[str]]]:

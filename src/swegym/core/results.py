@@ -52,6 +52,7 @@ class GradingResult:
     reason: str = ""
     test_duration_s: float = 0.0
     duration_s: float = 0.0
+    timeout_s: float | None = None  #: the limit the tests ran under (a timeout is final only for it)
     #: how the sandbox was isolated: "bwrap", "docker", "none" (local without bubblewrap)
     isolation: str = ""
     #: where per-test outcomes came from: "pytest_plugin" (swegym's guard) or "log"
@@ -81,6 +82,8 @@ class GradingResult:
             "isolation": self.isolation,
             "results_channel": self.results_channel,
         }
+        if self.timeout_s is not None:
+            report["swegym"]["timeout_s"] = self.timeout_s
         return {self.instance_id: report}
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,6 +98,7 @@ class GradingResult:
             "reason": self.reason,
             "test_duration_s": self.test_duration_s,
             "duration_s": self.duration_s,
+            "timeout_s": self.timeout_s,
             "isolation": self.isolation,
             "results_channel": self.results_channel,
         }

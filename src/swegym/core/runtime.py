@@ -141,6 +141,9 @@ class Runtime(abc.ABC):
     """A way to build environments and open sandboxes (a ``swegym_register_runtimes`` component)."""
 
     name: ClassVar[str]
+    #: Numeric options that must be above zero when a runtime has them: a zero or negative
+    #: limit would silently mean "no limit" to one engine and be refused by another.
+    positive_options: ClassVar[tuple[str, ...]] = ("memory_mb", "cpus", "pids_limit", "max_output_bytes", "build_timeout")
 
     @abc.abstractmethod
     def environment(self, repo: RepositorySpec, instance: TaskInstance, *, build: bool = True) -> Environment:
