@@ -40,13 +40,3 @@ def test_isolation_none_warns_that_code_runs_with_your_rights(caplog):
         assert LocalRuntime(isolation="none").use_bwrap() is False
     assert "run with YOUR user's rights" in caplog.text
 
-
-def test_runtime_limits_must_be_positive(components):
-    import pytest
-
-    from swegym.core.options import OptionError
-
-    for runtime in ("local", "docker"):
-        for value in ("-5", "0"):
-            with pytest.raises(OptionError, match="'memory_mb' must be > 0"):
-                components["runtimes"].create(runtime, {"memory_mb": value})

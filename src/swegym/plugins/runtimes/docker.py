@@ -89,11 +89,11 @@ class DockerRuntime(Runtime):
     accept_nearest_python: bool = attrs.field(
         default=False, metadata={"help": "build with the image's Python when the spec asks for another version"}
     )
-    memory_mb: int = attrs.field(default=4096, validator=attrs.validators.gt(0), metadata={"help": "memory limit per sandbox in MiB"})
-    cpus: float = attrs.field(default=2.0, validator=attrs.validators.gt(0), metadata={"help": "CPUs per sandbox"})
-    pids_limit: int = attrs.field(default=512, validator=attrs.validators.gt(0), metadata={"help": "max processes per sandbox"})
-    max_output_bytes: int = attrs.field(default=2_000_000, validator=attrs.validators.gt(0), metadata={"help": "output kept per command (head and tail)"})
-    build_timeout: int = attrs.field(default=3600, validator=attrs.validators.gt(0), metadata={"help": "seconds an environment build may take"})
+    memory_mb: int = attrs.field(default=4096, metadata={"help": "memory limit per sandbox in MiB"})
+    cpus: float = attrs.field(default=2.0, metadata={"help": "CPUs per sandbox"})
+    pids_limit: int = attrs.field(default=512, metadata={"help": "max processes per sandbox"})
+    max_output_bytes: int = attrs.field(default=2_000_000, metadata={"help": "output kept per command (head and tail)"})
+    build_timeout: int = attrs.field(default=3600, metadata={"help": "seconds an environment build may take"})
     docker_host: str | None = attrs.field(default=None, metadata={"help": "Docker engine URL (else DOCKER_HOST)"})
     git_mirror: str | None = attrs.field(default=None, metadata={"help": "directory of local clones (else SWEGYM_GIT_MIRROR)"})
     root: str | None = attrs.field(default=None, metadata={"help": "cache root (else SWEGYM_CACHE_DIR)"})

@@ -76,10 +76,10 @@ class LocalRuntime(Runtime):
     history: Literal["shared", "shallow"] = attrs.field(
         default="shared", metadata={"help": "shared: borrow the cached clone's objects; shallow: copy only the base tree"}
     )
-    pids_limit: int = attrs.field(default=512, validator=attrs.validators.gt(0), metadata={"help": "max processes per sandbox (needs a writable cgroup)"})
-    memory_mb: int = attrs.field(default=8192, validator=attrs.validators.gt(0), metadata={"help": "memory limit per sandbox in MiB (needs a writable cgroup)"})
-    max_output_bytes: int = attrs.field(default=2_000_000, validator=attrs.validators.gt(0), metadata={"help": "output kept per command (head and tail)"})
-    build_timeout: int = attrs.field(default=3600, validator=attrs.validators.gt(0), metadata={"help": "seconds an environment build may take"})
+    pids_limit: int = attrs.field(default=512, metadata={"help": "max processes per sandbox (needs a writable cgroup)"})
+    memory_mb: int = attrs.field(default=8192, metadata={"help": "memory limit per sandbox in MiB (needs a writable cgroup)"})
+    max_output_bytes: int = attrs.field(default=2_000_000, metadata={"help": "output kept per command (head and tail)"})
+    build_timeout: int = attrs.field(default=3600, metadata={"help": "seconds an environment build may take"})
     git_mirror: str | None = attrs.field(default=None, metadata={"help": "directory of local clones (else SWEGYM_GIT_MIRROR)"})
     root: str | None = attrs.field(default=None, metadata={"help": "cache root (else SWEGYM_CACHE_DIR)"})
 
