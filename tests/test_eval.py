@@ -84,8 +84,12 @@ def no_leftovers(runtime, tmp_path):
     """Nothing of the sandbox is still running: no process, no container."""
     assert processes_mentioning(str(tmp_path)) == []
     if runtime.name == "docker":
+        from swegym.plugins.runtimes.docker import OWNER_LABEL, owner_id
+
+        # this process's sandboxes only: other runs may share the engine
         client = runtime.client()
-        assert client.containers.list(all=True, filters={"label": "swegym.sandbox"}) == []
+        mine = client.containers.list(all=True, filters={"label": ["swegym.sandbox", f"{OWNER_LABEL}={owner_id()}"]})
+        assert mine == []
 
 
 def graded(runtime, instance, patch, timeout=60):
