@@ -127,3 +127,9 @@ def test_an_editable_install_of_a_2021_project_gets_a_pep660_setuptools_for_its_
         capture_output=True, text=True, check=True,
     ).stdout.split()
     assert versions == ["1.15.0", "56.0.0"]  # the dependency and the venv's setuptools, as of that day
+    # compat mode: a .pth path entry like `setup.py develop`, no import-hook module (pytest
+    # warns it cannot rewrite one: an error under hydra's filterwarnings=error)
+    site = next((Path(environment.location) / "venv" / "lib").glob("python3*/site-packages"))
+    assert not list(site.glob("__editable___*finder.py"))
+    (pth,) = site.glob("__editable__*toy2021*.pth")
+    assert pth.read_text().strip() == str(Path(environment.location) / "testbed")

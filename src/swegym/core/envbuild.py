@@ -41,10 +41,13 @@ if [ "$1" = install ] && [ -n "$SWEGYM_UV" ] && { [ -n "$VIRTUAL_ENV" ] || [ -n 
   fi
   "$SWEGYM_UV" pip install $SWEGYM_UV_ARGS "$@" && exit 0
   # Editable installs need a setuptools with PEP 660 (64, August 2022): older dates allow a
-  # later setuptools for this retry (in build environments; the venv keeps its own).
+  # later setuptools for this retry (in build environments; the venv keeps its own), in
+  # compat mode: a .pth path entry, as `setup.py develop` gave, not an import-hook module
+  # (pytest warns it cannot rewrite that one, an error under filterwarnings=error).
   if [ -n "$SWEGYM_BUILD_SETUPTOOLS" ]; then
     echo "swegym: retrying with setuptools up to $SWEGYM_BUILD_SETUPTOOLS (editable builds need 64+)" >&2
-    "$SWEGYM_UV" pip install --exclude-newer-package "setuptools=$SWEGYM_BUILD_SETUPTOOLS" $SWEGYM_UV_ARGS "$@" && exit 0
+    "$SWEGYM_UV" pip install --exclude-newer-package "setuptools=$SWEGYM_BUILD_SETUPTOOLS" \
+      --config-setting editable_mode=compat $SWEGYM_UV_ARGS "$@" && exit 0
   fi
   [ -z "$SWEGYM_NO_PIP_FALLBACK" ] || exit 1
   echo "swegym: uv pip install failed (above); retrying with pip" >&2
