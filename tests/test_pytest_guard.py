@@ -76,6 +76,15 @@ def test_outcomes_come_from_pytest_itself(tmp_path):
     }
 
 
+def test_plugins_that_need_pytests_cache_run_and_the_work_tree_gets_none(tmp_path):
+    # like hydra's pytest-snail: reads config.cache at configure time
+    conftest = "def pytest_configure(config):\n    config.cache.set('snail/seen', 1)\n"
+    setup, result, record = pytest_with_guard(tmp_path, {"test_a.py": TESTS, "conftest.py": conftest})
+    assert "INTERNALERROR" not in result.stdout + result.stderr
+    assert verdict(setup, result, record).statuses["test_a.py::test_ok"] == "PASSED"
+    assert not (tmp_path / ".pytest_cache").exists() and (tmp_path / "guard" / ".pytest_cache").is_dir()
+
+
 def test_a_conftest_hookwrapper_that_rewrites_reports_is_tampering(tmp_path):
     conftest = (
         "import pytest\n\n"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import shlex
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -56,7 +57,9 @@ class GuardSetup:
     def env(self) -> dict[str, str]:
         return {
             "PYTHONPATH": self.directory,
-            "PYTEST_ADDOPTS": f"-p {MODULE} -p no:cacheprovider",
+            # pytest's cache stays (plugins such as hydra's pytest-snail read config.cache),
+            # its directory out of the work tree
+            "PYTEST_ADDOPTS": f"-p {MODULE} -o cache_dir={shlex.quote(self.directory + '/.pytest_cache')}",
             "SWEGYM_GUARD_FILE": self.result_path,
             "SWEGYM_GUARD_NONCE": self.nonce,
         }
