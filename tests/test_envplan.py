@@ -108,6 +108,7 @@ dependencies:
   - conda-forge::matplotlib-base=3.6.3=py310_0
   - scipy 1.10.*
   - msgpack-python
+  - nodejs 18.*
   - pip:
     - tzdata>=2022.7
     - git+https://github.com/modin-project/modin-spreadsheet.git@49ffd89
@@ -120,7 +121,7 @@ def test_environment_yml_translates_to_pip_requirements_with_pins_kept():
     translation = translate(environment)
     assert translation.requirements == (
         "cython~=3.0.5", "numpy>=1.22.4,<2", "tables>=3.8.0", "dask", "PyQt5>=5.15.9", "matplotlib==3.6.3.*",
-        "scipy==1.10.*", "msgpack", "tzdata>=2022.7",
+        "scipy==1.10.*", "msgpack", "nodejs-bin[cmd]==18.*", "tzdata>=2022.7",
     )
     assert translation.dropped == ("pip", "c-compiler")
     assert translation.urls == ("git+https://github.com/modin-project/modin-spreadsheet.git@49ffd89",)
@@ -204,3 +205,18 @@ def test_a_translated_environment_retries_undeclared_build_dependencies_without_
     assert "SWEGYM_UV_ARGS=--no-build-isolation pip install -r /tmp/swegym-conda-requirements.txt" in script
     assert "pip install git+https://github.com/modin-project/modin-spreadsheet.git@49ffd89 || echo" in script
     assert "swegym: conda-only entries left out: pip, c-compiler" in script
+
+
+def test_an_environment_files_packages_come_before_its_non_system_pre_install_steps():
+    # bokeh: `npm ci` needs the file's nodejs (SWE-bench creates the conda env first);
+    # system steps still come first (their headers serve the package builds)
+    spec = EnvironmentSpec(packages="environment.yml", pre_install=("apt-get install -y libpq-dev", "cd js && npm ci && cd .."))
+    script = build_script(
+        spec, venv="/v", testbed="/t", allow_system_steps=True,
+        options=InstallOptions(python="python3", conda=translate(CondaEnvironment.parse(PANDAS_LIKE))),
+    )
+    apt, packages, npm = (script.index(s) for s in ("apt-get install", "swegym-conda-requirements.txt", "npm ci"))
+    assert apt < packages < npm
+    plain = build_script(EnvironmentSpec(packages="requirements.txt", pre_install=spec.pre_install), venv="/v",
+                         testbed="/t", allow_system_steps=True, options=InstallOptions(python="python3"))
+    assert plain.index("npm ci") < plain.index("pip install -r requirements.txt")  # unchanged for pip specs

@@ -3,7 +3,7 @@ a conda implementation (py-rattler, see ``conda_create``) or translate it to pip
 
 The translation keeps every pin, renames the packages whose conda name differs from their
 PyPI name (the names bokeh, dask, modin and pandas's environment files use), drops what
-exists only as a conda package (C libraries, compilers, browsers, node) and lists what it
+exists only as a conda package (C libraries, compilers, browsers) and lists what it
 dropped, so the build log and the environment's metadata say exactly what was left out.
 """
 
@@ -29,6 +29,7 @@ CONDA_TO_PYPI: dict[str, str] = {
     "ipython-notebook": "notebook",
     "matplotlib-base": "matplotlib",
     "msgpack-python": "msgpack",
+    "nodejs": "nodejs-bin[cmd]",  # node and npm as wheels (bokeh's `npm ci`)
     "opencv": "opencv-python",
     "py-xgboost": "xgboost",
     "pyqt": "PyQt5",
@@ -51,7 +52,7 @@ CONDA_ONLY: frozenset[str] = frozenset({
     "arrow-cpp", "blas", "blosc", "bower", "c-blosc2", "c-compiler", "compilers", "cxx-compiler",
     "firefox", "gcc", "geckodriver", "graphviz", "gulp", "gxx", "hdf5", "libarrow", "libblas",
     "libcurl", "libgdal", "libpq", "libprotobuf", "libthrift", "libxgboost", "mkl", "mkl-service",
-    "mpich", "nodejs", "openblas", "openjdk", "openmpi", "pandoc", "pip", "postgresql", "snappy",
+    "mpich", "openblas", "openjdk", "openmpi", "pandoc", "pip", "postgresql", "snappy",
     "sqlite", "tiledb", "ucx-proc", "yaml",
 })
 

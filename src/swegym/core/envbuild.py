@@ -161,6 +161,10 @@ def build_script(
     is_yml = is_environment_yml(spec)
     if not is_yml:  # an environment.yml's patches were applied to the file before translation
         lines.extend(spec.env_patches)
+    # An environment.yml's environment exists before the other pre-install steps run, as in
+    # SWE-bench (bokeh's `npm ci` needs the file's nodejs); system steps come first everywhere
+    # (their headers serve the package builds).
+    later = []
     for step in spec.pre_install:
         step = _point_python(step, options)
         if is_system_step(step):
@@ -170,8 +174,9 @@ def build_script(
             else:
                 lines.append(f"echo {q('swegym: skipped system step on this runtime: ' + step)}")
         else:
-            lines.append(_through_shim(step))
+            (later if is_yml else lines).append(_through_shim(step))
     lines.extend(_package_steps(spec, options))
+    lines.extend(later)
     if spec.pip_packages:
         lines.append("pip install " + " ".join(q(p) for p in spec.pip_packages))
     if spec.install:
