@@ -147,7 +147,8 @@ def test_build_scripts_install_through_uv_as_of_a_date_with_pip_as_fallback():
         spec, venv="/v", testbed="/t", allow_system_steps=True,
         options=InstallOptions(python="/usr/bin/python3.9", exclude_newer="2021-03-04T05:06:07+00:00", requested_python="3.7"),
     )
-    assert "export UV_EXCLUDE_NEWER=2021-03-04T05:06:07+00:00 PIP_UPLOADED_PRIOR_TO=2021-03-04T05:06:07+00:00" in script
+    assert ("export UV_EXCLUDE_NEWER=2021-03-04T05:06:07+00:00 PIP_UPLOADED_PRIOR_TO=2021-03-04T05:06:07+00:00"
+            " npm_config_before=2021-03-04T05:06:07+00:00") in script
     assert "export SWEGYM_BUILD_SETUPTOOLS=2022-12-31T00:00:00Z" in script  # editable builds of a 2021 project
     assert "pip install -e .; pip install -r req.txt; make init" in script  # through the shim on PATH
     assert "pipx install pdm --python /usr/bin/python3.9" in script

@@ -144,7 +144,12 @@ def build_script(
         lines.append("SWEGYM_UV=$(command -v uv || true)")
     lines.append("export SWEGYM_UV")
     if options.exclude_newer:
-        lines.append(f"export UV_EXCLUDE_NEWER={q(options.exclude_newer)} PIP_UPLOADED_PRIOR_TO={q(options.exclude_newer)}")
+        # npm's `before` too: bokeh's `npm install --location=global npm` must not get an npm
+        # that today's node alone runs
+        lines.append(
+            f"export UV_EXCLUDE_NEWER={q(options.exclude_newer)} PIP_UPLOADED_PRIOR_TO={q(options.exclude_newer)}"
+            f" npm_config_before={q(options.exclude_newer)}"
+        )
         if options.exclude_newer[:10] < EDITABLE_SETUPTOOLS_DATE[:10]:
             lines.append(f"export SWEGYM_BUILD_SETUPTOOLS={EDITABLE_SETUPTOOLS_DATE}")
         lines.append(f"echo {q('swegym: packages resolved as of ' + options.exclude_newer)}")
