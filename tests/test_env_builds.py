@@ -133,3 +133,25 @@ def test_an_editable_install_of_a_2021_project_gets_a_pep660_setuptools_for_its_
     assert not list(site.glob("__editable___*finder.py"))
     (pth,) = site.glob("__editable__*toy2021*.pth")
     assert pth.read_text().strip() == str(Path(environment.location) / "testbed")
+
+
+def test_a_requirement_no_release_of_the_date_meets_gets_todays_index_for_that_package_only(tmp_path):
+    # six>=1.16 (May 2021) at a January 2021 commit: as modin's connectorx pin (met on conda-forge)
+    from swegym.core.python_provider import available_pythons
+
+    if not any(version == "3.9" for _, _, version in available_pythons()):
+        pytest.skip("needs a Python 3.9 interpreter (older than the commit, so the commit's date is the cutoff)")
+    files = {"x.py": "X = 1\n"}
+    commit = commit_dated(tmp_path / "toy", files, "2021-01-15T12:00:00+00:00")
+    spec = EnvironmentSpec(python="3.9", install="pip install 'six>=1.16' 'attrs'")
+    repo = RepositorySpec(name="toy/lift", url="", local_path=str(tmp_path / "toy"), environments={"1.0": spec})
+    runtime = LocalRuntime(root=str(tmp_path / "cache"), isolation="none")
+    environment = runtime.environment(repo, instance(repo, commit, "1.0"))
+    log = Path(environment.log_path).read_text()
+    assert "retrying with today's index for six" in log
+    venv_python = Path(environment.location) / "venv" / "bin" / "python"
+    versions = subprocess.run(
+        [str(venv_python), "-c", "import importlib.metadata as m; print(m.version('six'), m.version('attrs'))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()
+    assert versions[0] >= "1.16" and versions[1] == "20.3.0"  # attrs still as of the date

@@ -39,7 +39,20 @@ if [ "$1" = install ] && [ -n "$SWEGYM_UV" ] && { [ -n "$VIRTUAL_ENV" ] || [ -n 
   if [ -n "$UV_EXCLUDE_NEWER" ] && "$SWEGYM_UV" pip install --offline -q $SWEGYM_UV_ARGS "$@" 2>/dev/null; then
     echo "swegym: uv pip install $* (from the shared cache)"; exit 0
   fi
-  "$SWEGYM_UV" pip install $SWEGYM_UV_ARGS "$@" && exit 0
+  err=$(mktemp)
+  "$SWEGYM_UV" pip install $SWEGYM_UV_ARGS "$@" 2>"$err" && { cat "$err" >&2; rm -f "$err"; exit 0; }
+  cat "$err" >&2
+  # A requirement that no release as of the date meets (modin's connectorx pin, met on
+  # conda-forge then, on PyPI only later): lift the cutoff for the packages uv names, and say so.
+  lift=""
+  for name in $(sed -n 's/^hint: `\\([^`]*\\)` was filtered by `exclude-newer`.*/\\1/p' "$err" | sort -u); do
+    lift="$lift --exclude-newer-package $name=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  done
+  rm -f "$err"
+  if [ -n "$lift" ]; then
+    echo "swegym: no release as of the date meets a requirement: retrying with today's index for$(echo "$lift" | sed 's/ --exclude-newer-package / /g; s/=[^ ]*//g')" >&2
+    "$SWEGYM_UV" pip install $lift $SWEGYM_UV_ARGS "$@" && exit 0
+  fi
   # Editable installs need a setuptools with PEP 660 (64, August 2022): older dates allow a
   # later setuptools for this retry (in build environments; the venv keeps its own), in
   # compat mode: a .pth path entry, as `setup.py develop` gave, not an import-hook module
@@ -47,7 +60,7 @@ if [ "$1" = install ] && [ -n "$SWEGYM_UV" ] && { [ -n "$VIRTUAL_ENV" ] || [ -n 
   if [ -n "$SWEGYM_BUILD_SETUPTOOLS" ]; then
     echo "swegym: retrying with setuptools up to $SWEGYM_BUILD_SETUPTOOLS (editable builds need 64+)" >&2
     "$SWEGYM_UV" pip install --exclude-newer-package "setuptools=$SWEGYM_BUILD_SETUPTOOLS" \
-      --config-setting editable_mode=compat $SWEGYM_UV_ARGS "$@" && exit 0
+      --config-setting editable_mode=compat $lift $SWEGYM_UV_ARGS "$@" && exit 0
   fi
   [ -z "$SWEGYM_NO_PIP_FALLBACK" ] || exit 1
   echo "swegym: uv pip install failed (above); retrying with pip" >&2
