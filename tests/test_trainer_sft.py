@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import attrs
 import pytest
 from click.testing import CliRunner
 
@@ -134,6 +135,7 @@ def test_only_assistant_tokens_carry_labels(components, tiny_model, tmp_path):
 
 def test_prompt_completion_examples_train_on_the_completion_with_lora(components, tiny_model, tmp_path):
     transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
     data = write_jsonl(tmp_path / "verifier.jsonl", verifier_examples())
     trainer = components["trainers"].create(
         "sft", {"lora": True, "lora_r": 4, "max_steps": 6, "learning_rate": 1e-2, "global_batch_size": 2, "max_length": 256}
@@ -148,15 +150,28 @@ def test_prompt_completion_examples_train_on_the_completion_with_lora(components
     assert result.steps == 6 and result.adapter and result.losses[-1] < result.losses[0]
     assert (out / "adapter_config.json").is_file() and (out / "adapter_model.safetensors").is_file()
     assert not (out / "model.safetensors").exists()  # the adapter only, not a full copy
-    assert result.loadable_model() == out / "merged"
-    merged = transformers.AutoModelForCausalLM.from_pretrained(out / "merged")
+    assert not (out / "merged").exists() and result.loadable_model() == out  # merge_lora is off by default
+    assert result.peak_rss_mb > 100 and 0 < result.disk_mb < 50
+    saved = json.loads((out / "train_result.json").read_text())
+    assert saved["peak_rss_mb"] == result.peak_rss_mb and saved["disk_mb"] == result.disk_mb
+    # swegym's loader takes the adapter on its base model, as rollouts and the verifier do
+    from swegym.plugins.llms.hf_transformers import load_causal_lm
+
+    with_adapter, _ = load_causal_lm(str(out), device="cpu")
     base = transformers.AutoModelForCausalLM.from_pretrained(tiny_model)
     changed = [
-        name for name, weight in merged.state_dict().items()
+        name for name, weight in with_adapter.state_dict().items()
         if "proj" in name and not weight.equal(base.state_dict()[name])
     ]
-    assert changed, "merging the adapter changed no weight"
-    tokenizer = transformers.AutoTokenizer.from_pretrained(out / "merged")
+    assert changed, "the adapter changed no weight"
+    # merged only when asked for: the same weights as a full checkpoint
+    merged_out = tmp_path / "merged-run"
+    merged_result = attrs.evolve(trainer, merge_lora=True).train(data=data, model=str(tiny_model), out=merged_out)
+    assert merged_result.loadable_model() == merged_out / "merged"
+    merged = transformers.AutoModelForCausalLM.from_pretrained(merged_out / "merged")
+    in_memory = load_causal_lm(str(merged_out), device="cpu")[0].state_dict()
+    assert all(torch.allclose(weight, in_memory[name]) for name, weight in merged.state_dict().items())
+    tokenizer = transformers.AutoTokenizer.from_pretrained(merged_out / "merged")
     prompt = tokenizer.apply_chat_template(verifier_examples()[0]["prompt"], add_generation_prompt=True, return_tensors="pt", return_dict=True)
     assert merged.generate(**prompt, max_new_tokens=3, do_sample=False).shape[1] > prompt["input_ids"].shape[1]
 

@@ -84,11 +84,21 @@ def _train_lines(product: Path, seconds: float | None) -> list[str]:
         data = json.loads(result.read_text())
         losses = data.get("losses") or []
         loss = f"loss {losses[0]:.3f} -> {losses[-1]:.3f}" if losses else "no loss logged"
-        kind = "LoRA, merged" if data.get("adapter") else "full"
+        merged = (directory / "merged").is_dir()
+        kind = ("LoRA, merged" if merged else "LoRA adapter") if data.get("adapter") else "full"
         took = f" in {seconds:.0f}s" if seconds else ""
         lines.append(f"{data.get('steps')} steps ({kind}){took}: {loss}")
+        lines.append(f"peak memory {_gb(data.get('peak_rss_mb'))}, disk {_mb(data.get('disk_mb'))}")
     lines.append(f"model: {product}")
     return lines
+
+
+def _gb(mb: float | None) -> str:
+    return "not recorded" if mb is None else f"{mb / 1024:.2f} GB"
+
+
+def _mb(mb: float | None) -> str:
+    return "not recorded" if mb is None else f"{mb:.0f} MB"
 
 
 def _judgement(example: Mapping[str, Any]) -> str:

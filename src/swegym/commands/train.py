@@ -120,13 +120,17 @@ def _print_summary(console, result: TrainResult) -> None:
         table.add_row("loss first -> last", f"{result.losses[0]:.4f} -> {result.losses[-1]:.4f}")
     table.add_row("runtime", f"{result.runtime_s:.1f} s")
     table.add_row("base model", result.model)
+    if result.peak_rss_mb is not None:
+        table.add_row("peak memory", f"{result.peak_rss_mb / 1024:.2f} GB")
+    if result.disk_mb is not None:
+        table.add_row("disk", f"{result.disk_mb:.0f} MB")
     if result.adapter:
         table.add_row("LoRA adapter", str(result.output_dir))
     model = result.loadable_model()
-    if model.is_dir():  # a LoRA run with merge_lora=false has only the adapter
-        table.add_row("model", str(model))
+    if model != result.output_dir:
+        table.add_row("merged model", str(model))
     console.print(table)
-    console.print(f"model: {model if model.is_dir() else result.output_dir}", soft_wrap=True)
+    console.print(f"model: {model}", soft_wrap=True)
 
 
 COMMANDS = [train]
