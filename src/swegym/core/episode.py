@@ -32,7 +32,7 @@ import attrs
 from swegym.core.agent import Agent, AgentResult
 from swegym.core.harness import grade
 from swegym.core.instance import TaskInstance
-from swegym.core.llm import LLM, Completion, SamplingParams, ToolSpec
+from swegym.core.llm import LLM, Completion, ContextLimitError, SamplingParams, ToolSpec
 from swegym.core.repository import RepositorySpec
 from swegym.core.results import GradeStatus, GradingResult
 from swegym.core.runtime import Runtime, Sandbox
@@ -75,8 +75,15 @@ class ActionChannel(LLM):
         action = self._actions.get()
         if action is None:  # the episode was closed before the scaffold stopped
             raise EpisodeClosed("the episode was closed")
+        if isinstance(action, _End):  # the policy's budget is spent: the scaffold stops as at its context limit
+            raise ContextLimitError(action.reason)
         return Completion(Turn("assistant", action), prompt_tokens=self.count_tokens(messages),
                           completion_tokens=len(action) // 4, finish_reason="stop")
+
+
+@attrs.frozen
+class _End:
+    reason: str
 
 
 class EpisodeClosed(Exception):
@@ -134,6 +141,13 @@ class Episode:
             raise EpisodeError("step() needs a running episode: call reset() first")
         self.turns = (*self.turns, Turn("assistant", action))
         self._actions.put(action)
+        return self._next()
+
+    def end(self, reason: str = "the policy ended the episode") -> StepResult:
+        """Stop the scaffold where it is (as at its context limit) and grade the work tree."""
+        if self._thread is None or self.trajectory is not None:
+            raise EpisodeError("end() needs a running episode: call reset() first")
+        self._actions.put(_End(reason))
         return self._next()
 
     def close(self) -> None:
