@@ -47,6 +47,7 @@ from swegym.plugins.trainers.sft import (
     disk_mb,
     latest_checkpoint,
     peak_rss_mb,
+    set_lm_head_tile,
     tune_malloc,
 )
 
@@ -90,6 +91,7 @@ class GRPOTrainer:
     logging_steps: int = _option(1, "log reward, KL and loss every N steps", _at_least_one)
     seed: int = _option(42, "random seed (instance order, sampling, LoRA init)")
     device: Literal["auto", "cpu", "cuda"] = _option("auto", "auto (CUDA if available), cpu or cuda")
+    lm_head_tile: int = _option(4096, "vocabulary columns per tile of TRL's fused LM head on CPU", _at_least_one)
     report_to: str = _option("auto", "trackers for TRL's report_to (auto: $SWEGYM_REPORT_TO, else none)")
 
     def train(
@@ -111,6 +113,8 @@ class GRPOTrainer:
         use_cuda = torch.cuda.is_available() if self.device == "auto" else self.device == "cuda"
         if self.device == "cuda" and not torch.cuda.is_available():
             raise SwegymError("device=cuda, but torch sees no CUDA GPU (use device=cpu or device=auto)")
+        if not use_cuda:
+            set_lm_head_tile(self.lm_head_tile)
         tokenizer = transformers.AutoTokenizer.from_pretrained(model, padding_side="left")
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
