@@ -16,7 +16,6 @@ from swegym.plugins.runtimes.local import LocalRuntime
 from swegym.plugins.trainers.grpo import EpisodeSource
 
 pytest.importorskip("trl")
-pytestmark = pytest.mark.slow
 
 EXPERT = Path(swegym.__file__).parent / "plugins" / "repos" / "demo" / "data" / "expert" / "openhands.jsonl"
 
@@ -30,6 +29,7 @@ def tiny_policy(tmp_path_factory):
                             max_position_embeddings=16384, initializer_range=0.02)
 
 
+@pytest.mark.slow
 def test_grpo_trains_on_groups_of_graded_episodes_and_resumes(tiny_policy, tmp_path, monkeypatch):
     monkeypatch.setenv("SWEGYM_SANDBOX_DIR", str(tmp_path / "sandboxes"))
     components = Components(get_plugin_manager())
@@ -65,6 +65,7 @@ def test_grpo_trains_on_groups_of_graded_episodes_and_resumes(tiny_policy, tmp_p
     assert resumed.resumed_from == str(out / "checkpoint-2") and resumed.steps == 3
 
 
+@pytest.mark.slow
 def test_the_loss_mask_covers_only_the_policys_tokens(tiny_policy, tmp_path, monkeypatch):
     """An episode's completion: the policy's turns (mask 1) and the scaffold's observations (mask 0)."""
     import transformers
@@ -89,3 +90,44 @@ def test_the_loss_mask_covers_only_the_policys_tokens(tiny_policy, tmp_path, mon
     assert all(lp == 0.0 for lp, m in zip(played["logprobs"], mask) if m == 0)
     assert all(lp <= 0.0 for lp in played["logprobs"]) and any(lp < 0.0 for lp in played["logprobs"])
     assert played["episode_reward"] == 0.0
+
+
+def test_the_demos_optional_grpo_stage_is_a_valid_command_line_and_reports_its_reward_curve(tmp_path):
+    import tomllib
+
+    from click.testing import CliRunner
+
+    from swegym.cli import build_cli
+    from swegym.commands.demo_report import _grpo_lines
+    from swegym.core.experiment_plan import Experiment, command_line
+    from swegym.experiments import bundled
+
+    # the stage is shipped commented out: uncommented, it is a train grpo command line
+    text = bundled("demo").read_text()
+    stage = "\n".join(line[2:] for line in text.split("# 6. Optional")[1].splitlines() if line.startswith("# ") and "=" in line or line.startswith("# [["))
+    experiment = Experiment.from_dict(tomllib.loads(stage.replace("${smollm2}", "/models/smollm2")), source="demo.toml")
+    (grpo,) = experiment.stages
+    argv = command_line(grpo, grpo.params, tmp_path / "grpo")
+    assert argv[:6] == ["train", "grpo", "--dataset", "demo", "--instance-ids", "swegym__tinyver-18"]
+    assert "trainer.num_generations=2" in argv and argv[-2:] == ["--out", str(tmp_path / "grpo")]
+    cli = build_cli(get_plugin_manager())
+    assert cli.commands["train"].commands["grpo"].make_context("grpo", argv[2:]).params["model"] == "/models/smollm2"
+    # an adapter is refused with the way out
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text("{}")
+    result = CliRunner().invoke(cli, ["train", "grpo", "--dataset", "demo", "--model", str(adapter), "--out", str(tmp_path / "o")])
+    assert result.exit_code != 0 and "is a LoRA adapter: GRPO starts from a full checkpoint" in result.output
+
+    # the report: reward mean (std) and KL per step, and the curve
+    (tmp_path / "grpo").mkdir()
+    (tmp_path / "grpo" / "train_result.json").write_text(json.dumps({
+        "steps": 2, "peak_rss_mb": 2048.0, "disk_mb": 20.0,
+        "metrics": {"episodes": 4, "reward_per_step": [0.0, 0.5], "reward_std_per_step": [0.0, 0.7071], "kl_per_step": [0.0, 0.0012]},
+    }))
+    lines = _grpo_lines(tmp_path / "grpo", 61.0)
+    assert lines[0] == "2 steps, 4 episodes in 61s"
+    assert lines[1] == "reward mean (std) per step: 0.00 (0.00), 0.50 (0.71)" and lines[2] == "KL per step: 0.0000, 0.0012"
+    assert lines[3] == "peak memory 2.00 GB, disk 20 MB"
+    if (tmp_path / "grpo" / "reward.png").exists():
+        assert lines[4] == f"reward curve: {tmp_path / 'grpo' / 'reward.png'}"

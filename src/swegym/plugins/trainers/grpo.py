@@ -106,6 +106,11 @@ class GRPOTrainer:
         """Train ``model`` on episodes of ``data``'s instances; the adapter (or model) in ``out``."""
         if not data.instances:
             raise UsageError("grpo: no instances to train on")
+        if (Path(model) / "adapter_config.json").is_file():
+            raise UsageError(
+                f"{model} is a LoRA adapter: GRPO starts from a full checkpoint (train sft with "
+                "-o trainer.merge_lora=true and pass its OUT/merged)"
+            )
         started = time.monotonic()
         out = Path(out)
         tune_malloc()
