@@ -94,8 +94,9 @@ def test_full_finetune_lowers_the_loss_and_saves_a_loadable_model(components, ti
     assert result.steps == 12 and len(result.losses) == 12
     assert steps == [(n, 12) for n in range(1, 13)]
     assert sum(result.losses[-3:]) < 0.8 * sum(result.losses[:3]), result.losses
-    # CPU: no bf16, no gradient checkpointing, no packing; batch 2 = 2 accumulated examples
-    assert result.metrics["bf16"] is False and result.metrics["gradient_checkpointing"] is False
+    # CPU: no bf16, gradient checkpointing (memory), narrow LM-head tiles, no packing; batch 2 = 2 accumulated examples
+    assert result.metrics["bf16"] is False and result.metrics["gradient_checkpointing"] is True
+    assert result.metrics["lm_head_tile"] == 4096
     assert result.metrics["packing"] is False and result.metrics["gradient_accumulation_steps"] == 2
     assert result.metrics["loss_on"] == "assistant" and result.metrics["chat_template"] == "model"
     saved = json.loads((tmp_path / "out" / "train_result.json").read_text())
@@ -286,7 +287,8 @@ def test_cli_errors_are_one_line(tiny_model, tmp_path):
         (["-o", "trainer.learning_rate=abc"], "trainer 'sft' option learning_rate='abc': expected a number"),
         (["-o", "trainer.lr=1"], "trainer 'sft' has no option 'lr'"),
         (["-o", "runtime.isolation=none"], "this command takes trainer.* options"),
-        (["--trainer", "dpo"], "unknown trainer 'dpo'; available: sft"),
+        (["--trainer", "dpo"], "unknown trainer 'dpo'; available: grpo, sft"),
+        (["--trainer", "grpo"], "trainer 'grpo' trains on live episodes, not on a dataset: use swegym train grpo"),
     ]:
         result = invoke(base + options)
         assert result.exit_code == 2, result.output

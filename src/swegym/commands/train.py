@@ -16,7 +16,7 @@ import click
 from swegym.commands.common import dataset_options, repository_of, select_instances
 from swegym.core.errors import UsageError
 from swegym.core.options import parse_assignments
-from swegym.core.training import TrainResult
+from swegym.core.training import Trainer, TrainResult
 
 
 @click.group("train")
@@ -43,6 +43,8 @@ def sft(app, data: Path, model: str, out: Path, trainer_name: str, options: tupl
     if stray:
         raise UsageError(f"-o {stray[0]}.…: this command takes trainer.* options")
     trainer = app.components["trainers"].create(trainer_name, assignments.get("trainer", {}))
+    if not isinstance(trainer, Trainer):
+        raise UsageError(f"trainer {trainer_name!r} trains on live episodes, not on a dataset: use swegym train {trainer_name}")
     _quiet_libraries()
     if os.environ.get("RANK", "0") != "0":  # one of several processes of accelerate launch: rank 0 reports
         trainer.train(data=data, model=model, out=out, resume=resume)
