@@ -25,7 +25,7 @@ from unidiff import PatchSet
 
 from swegym import Components, ToolCall, Trajectory, Turn, get_plugin_manager, load_instances
 from swegym.core.store import TrajectoryStore
-from swegym.plugins.repos.demo import DATA
+from swegym.plugins.repos.demo import DATA, built_repository
 
 WORKDIR = "/testbed"
 PROVENANCE = "expert demonstration written for swegym from the instance's gold patch, executed by replay"
@@ -161,7 +161,7 @@ def main() -> None:
     out_dir.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         clone = Path(tmp) / "tinyver"
-        subprocess.run(["git", "clone", "-q", str(DATA / "demo.bundle"), str(clone)], check=True)
+        subprocess.run(["git", "clone", "-q", built_repository(), str(clone)], check=True)
         for agent in args.agents.split(","):
             script = TrajectoryStore(Path(tmp) / f"{agent}-script.jsonl")
             for instance in instances:

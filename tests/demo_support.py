@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import git
 from swegym import TaskInstance, load_instances
-from swegym.plugins.repos.demo import DATA, repository
+from swegym.plugins.repos.demo import built_repository, repository
 
 
 def demo_instances(components) -> dict[str, TaskInstance]:
@@ -17,7 +17,7 @@ def demo_instances(components) -> dict[str, TaskInstance]:
 
 def checkout(instance: TaskInstance, path: Path) -> Path:
     """A clone of the demo repository at the instance's base commit, for writing patches."""
-    git(path.parent, "clone", "-q", str(DATA / "demo.bundle"), path.name)
+    git(path.parent, "clone", "-q", built_repository(), path.name)
     git(path, "checkout", "-q", instance.base_commit)
     return path
 

@@ -2,6 +2,7 @@
 
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -98,7 +99,13 @@ def test_close_leaves_nothing_behind(runtime, instance, tmp_path):
     root = str(sandbox.root)
     sandbox.close()
     sandbox.close()  # idempotent
-    assert list((tmp_path / "sandboxes" / "swegym-sandboxes").iterdir()) == []
+    base = tmp_path / "sandboxes" / "swegym-sandboxes"
+    assert [p.name for p in base.iterdir() if not p.name.startswith(".trash-")] == []
+    for _ in range(100):  # the directory itself is deleted in the background
+        if not list(base.iterdir()):
+            break
+        time.sleep(0.05)
+    assert list(base.iterdir()) == []
     assert processes_mentioning(root) == []
     assert not [p for p in processes_mentioning("sleep 60") if p]
 

@@ -100,12 +100,25 @@ def test_verbose_parser_without_summary(tmp_path):
         ("FAILED t.py::test_a[1 - 2] - assert [1] == [2] - z", "t.py::test_a[1 - 2]"),
         ("ERROR t.py - ImportError: no module", "t.py"),
         ("PASSED t.py::test_b[a] b]", "t.py::test_b[a] b]"),
-        ("\x1b[32mPASSED\x1b[0m t.py::test_c", "t.py::test_c"),
         ("XFAIL t.py::test_d - reason: known", "t.py::test_d"),
     ],
 )
 def test_summary_line_ids(line, test_id):
     assert list(parse_log_pytest(line)) == [test_id]
+
+
+@pytest.mark.parametrize("parser", [parse_log_pytest, parse_log_pytest_verbose])
+def test_only_markers_at_the_start_of_a_line_count(parser):
+    # what pytest writes counts (a CRLF log too); what code under test prints, indented or coloured, does not
+    log = (
+        "PASSED t.py::test_real\r\n"
+        "  PASSED t.py::test_indented\n"
+        "\tFAILED t.py::test_tab\n"
+        "\x1b[32mPASSED\x1b[0m t.py::test_coloured\n"
+        "t.py::test_v \x1b[32mPASSED\x1b[0m\n"
+        "  t.py::test_w PASSED\n"
+    )
+    assert parser(log) == {"t.py::test_real": "PASSED"}
 
 
 def test_noise_is_ignored():

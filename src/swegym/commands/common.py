@@ -43,8 +43,18 @@ def build_components(app, *, runtime: str, executor: str, workers: int, git_mirr
     )
 
 
-def select_instances(app, dataset: str, instance_ids: Iterable[str] = (), repos: Iterable[str] = ()) -> list[TaskInstance]:
-    instances = load_instances(dataset, app.components)
+def positive_seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """A --timeout callback: a positive number of seconds, else one line and exit 2."""
+    if value is not None and not value > 0:
+        raise UsageError(f"--{param.name} {value:g}: out of range: a positive number of seconds (> 0) is required")
+    return value
+
+
+def select_instances(
+    app, dataset: str, instance_ids: Iterable[str] = (), repos: Iterable[str] = (), *, loaded: list[TaskInstance] | None = None
+) -> list[TaskInstance]:
+    """The dataset's instances (``loaded`` when given), narrowed to ``instance_ids`` and ``repos``."""
+    instances = load_instances(dataset, app.components) if loaded is None else loaded
     wanted = [i for part in instance_ids for i in part.split(",") if i]
     if wanted:
         known = {i.instance_id for i in instances}

@@ -183,9 +183,10 @@ def _rerank_lines(product: Path) -> list[str]:
     if not data_file.exists():
         return [f"see {product}"]
     data = json.loads(data_file.read_text())
-    lines = ["| k | Pass@k % | Best@k % |", "|---:|---:|---:|"]
+    lines = ["| k | Pass@k % | Pass@k unbiased % | Best@k % |", "|---:|---:|---:|---:|"]
     for row in data.get("rows", []):
-        lines.append(f"| {row['k']} | {_rate(row['pass_at_k'])} | {_rate(row['best_at_k'])} |")
+        unbiased = _rate(row["pass_at_k_unbiased"]) if "pass_at_k_unbiased" in row else "-"
+        lines.append(f"| {row['k']} | {_rate(row['pass_at_k'])} | {unbiased} | {_rate(row['best_at_k'])} |")
     plot = product / "rerank.png"
     if plot.exists():
         lines += ["", f"plot: {plot}"]
@@ -194,7 +195,7 @@ def _rerank_lines(product: Path) -> list[str]:
 
 def _rate(rate: Any) -> str:
     if isinstance(rate, Mapping):
-        return f"{rate['mean']:.1f} ± {rate['sd']:.1f}"
+        return f"{rate['mean']:.1f}"
     return str(rate)
 
 

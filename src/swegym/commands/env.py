@@ -74,26 +74,27 @@ def base(app, runtime, force, options):
 
 
 @env.command()
-@click.option("--runtime", "-r", "runtimes", multiple=True, default=("local", "docker"), show_default=True)
+@click.option("--runtime", "-r", "runtimes", multiple=True, help="Only these runtimes (default: every registered one).")
 @click.pass_obj
 def gc(app, runtimes):
-    """Remove sandboxes left behind by killed runs (their owning process is gone)."""
+    """Remove what killed runs left: sandboxes, containers, cgroups and processes whose owner is gone."""
+    from swegym.core.runtime import SandboxError
+
+    registry = app.components["runtimes"]
+    unknown = [name for name in runtimes if name not in registry]
+    if unknown:
+        raise click.UsageError(f"unknown runtime {unknown[0]!r}; available: {', '.join(registry.names())}")
     removed = []
-    if "local" in runtimes:
-        from swegym.plugins.runtimes.local import collect_garbage
-
-        removed += collect_garbage()
-    if "docker" in runtimes:
-        from swegym.core.runtime import SandboxError
-        from swegym.plugins.runtimes.docker import collect_garbage as docker_garbage
-
+    for name in runtimes or registry.names():
         try:
-            removed += docker_garbage(app.components["runtimes"].create("docker"))
+            removed += registry.create(name).collect_garbage()
         except SandboxError as exc:
-            app.console.print(f"[yellow]docker: {exc}[/]")
+            if runtimes:
+                raise click.ClickException(f"{name}: {exc}") from None
+            app.console.print(f"[yellow]{name}: {exc}[/]")
     for item in removed:
         app.console.print(f"removed {item}")
-    app.console.print(f"{len(removed)} stale sandbox(es) removed")
+    app.console.print(f"{len(removed)} leftover(s) removed")
 
 
 COMMANDS = [env]

@@ -7,19 +7,22 @@ from pathlib import Path
 
 import click
 
-from swegym.commands.common import build_components, dataset_options, execution_options, repository_of, select_instances
-from swegym.core.datasets import write_instances
-from swegym.core.evaluation import (
-    GradeJob,
-    grade_job,
-    load_predictions,
-    model_dir_name,
-    read_report,
-    run_summary,
-    write_json_atomic,
+from swegym.commands.common import (
+    build_components,
+    dataset_options,
+    execution_options,
+    positive_seconds,
+    repository_of,
+    select_instances,
 )
+from swegym.core.datasets import load_instances, write_instances
+from swegym.core.evaluation import GradeJob, grade_job, model_dir_name, read_report, run_summary, write_json_atomic
 from swegym.core.experiment import ExperimentConfig
+from swegym.core.failure_reasons import HARNESS_ERROR
+from swegym.core.instance import natural_key
+from swegym.core.predictions import ON_DUPLICATE, load_predictions
 from swegym.core.results import GradeStatus, GradingResult
+from swegym.core.test_ids import FORMS, SWEBENCH
 from swegym.core.validation import ValidateJob, validate_job
 
 
@@ -36,14 +39,24 @@ def _progress(app):
 @dataset_options
 @click.option("--predictions", "-p", required=True, help="Predictions JSONL/JSON (SWE-bench format), or 'gold' / 'empty'.")
 @click.option("--run-id", required=True, help="Names the run; re-running an id skips graded instances.")
-@click.option("--timeout", type=float, default=1800, show_default=True, help="Seconds the tests of one instance may run.")
+@click.option("--timeout", type=float, default=1800, show_default=True, callback=positive_seconds,
+              help="Seconds the tests of one instance may run (> 0).")
+@click.option("--on-duplicate", type=click.Choice(ON_DUPLICATE), default="error", show_default=True,
+              help="A repeated instance id in the predictions: an error, or the first or last one wins.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), help="Where logs/ and the summary go.")
 @execution_options
 @click.pass_obj
-def evaluate(app, dataset, instance_ids, predictions, run_id, timeout, out, runtime, executor, workers, git_mirror, options):
-    """Grade predictions against instances' tests (SWE-bench-compatible reports)."""
-    instances = select_instances(app, dataset, instance_ids)
-    model, patches = load_predictions(predictions, instances)
+def evaluate(app, dataset, instance_ids, predictions, run_id, timeout, on_duplicate, out, runtime, executor, workers, git_mirror, options):
+    """Grade predictions against instances' tests (SWE-bench-compatible reports).
+
+    FAIL_TO_PASS / PASS_TO_PASS ids may be whole or cut at the first space as SWE-bench
+    writes them (such an id passes only if every test it names passes).
+    """
+    everything = load_instances(dataset, app.components)
+    instances = select_instances(app, dataset, instance_ids, loaded=everything)
+    model, patches = load_predictions(
+        predictions, instances, known_ids={i.instance_id for i in everything}, on_duplicate=on_duplicate
+    )
     runtime_obj, executor_obj = build_components(app, runtime=runtime, executor=executor, workers=workers, git_mirror=git_mirror, options=options)
     app.pm.hook.swegym_experiment_configured(
         experiment=ExperimentConfig(run_id, "eval", {"runtime": runtime_obj, "executor": executor_obj}, {"dataset": dataset, "model": model, "timeout": timeout})
@@ -56,7 +69,7 @@ def evaluate(app, dataset, instance_ids, predictions, run_id, timeout, out, runt
         if instance.instance_id not in patches:
             continue
         directory = run_dir / instance.instance_id
-        finished = read_report(directory, instance.instance_id)
+        finished = read_report(directory, instance.instance_id, timeout=timeout)
         if finished is not None:
             results[instance.instance_id] = finished
             continue
@@ -71,8 +84,11 @@ def evaluate(app, dataset, instance_ids, predictions, run_id, timeout, out, runt
             task = progress.add_task(f"eval {model}", total=len(jobs), status=f"resolved {resolved}/{len(results)}")
             for outcome in executor_obj.run(grade_job, jobs):
                 instance = outcome.job.instance
-                if outcome.error is not None:
-                    result = GradingResult(instance.instance_id, GradeStatus.ERROR, patch_exists=bool(outcome.job.patch.strip()), reason=outcome.error)
+                if outcome.error is not None:  # no report.json: SWE-bench counts it as an error, not completed
+                    result = GradingResult(
+                        instance.instance_id, GradeStatus.ERROR, patch_exists=bool(outcome.job.patch.strip()),
+                        flags=(HARNESS_ERROR,), reason=outcome.error,
+                    )
                 else:
                     result = outcome.result
                 results[instance.instance_id] = result
@@ -80,7 +96,7 @@ def evaluate(app, dataset, instance_ids, predictions, run_id, timeout, out, runt
                 resolved = sum(r.resolved for r in results.values())
                 progress.update(task, advance=1, status=f"resolved {resolved}/{len(results)}")
     finally:
-        summary = run_summary(instances, patches, results)
+        summary = run_summary(instances, patches, results, run_dir=run_dir)
         write_json_atomic(summary_path, summary)
     _print_summary(app, summary, results, cached=cached, elapsed=time.monotonic() - started, summary_path=summary_path, run_dir=run_dir)
 
@@ -93,7 +109,7 @@ def _print_summary(app, summary, results, *, cached, elapsed, summary_path, run_
     table.add_column("status")
     table.add_column("reason / flags", overflow="fold")
     colors = {"resolved": "green", "unresolved": "yellow", "empty_patch": "dim"}
-    for instance_id in sorted(results):
+    for instance_id in sorted(results, key=natural_key):
         result = results[instance_id]
         color = colors.get(result.status.value, "red")
         detail = "; ".join(x for x in (result.reason, ", ".join(result.flags)) if x)
@@ -105,21 +121,33 @@ def _print_summary(app, summary, results, *, cached, elapsed, summary_path, run_
         f"empty patch {summary['empty_patch_instances']}, errors {summary['error_instances']}"
         f" ({cached} from an earlier run, {elapsed:.1f}s)"
     )
+    if summary["failure_reasons"]:
+        counts: dict[str, int] = {}
+        for reason in summary["failure_reasons"].values():
+            counts[reason] = counts.get(reason, 0) + 1
+        listed = ", ".join(f"{reason} {count}" for reason, count in sorted(counts.items()))
+        app.console.print(f"failure reasons: {listed} (infrastructure {summary['infra_failure_instances']})")
     app.console.print(f"summary: {summary_path}\nlogs:    {run_dir}")
 
 
 @click.command()
 @dataset_options
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The validated dataset (JSONL).")
-@click.option("--timeout", type=float, default=1800, show_default=True, help="Seconds one test run may take.")
+@click.option("--timeout", type=float, default=1800, show_default=True, callback=positive_seconds,
+              help="Seconds one test run may take (> 0).")
 @click.option("--keep-invalid", is_flag=True, help="Also write instances with no FAIL_TO_PASS test.")
+@click.option("--test-ids", "test_id_form", type=click.Choice(FORMS), default=SWEBENCH, show_default=True,
+              help="swebench: ids cut at the first space, as SWE-bench's parser writes them; full: whole pytest ids.")
 @execution_options
 @click.pass_obj
-def validate(app, dataset, instance_ids, out, timeout, keep_invalid, runtime, executor, workers, git_mirror, options):
-    """Run gold and empty patches; fill FAIL_TO_PASS/PASS_TO_PASS; keep instances with FAIL_TO_PASS."""
+def validate(app, dataset, instance_ids, out, timeout, keep_invalid, test_id_form, runtime, executor, workers, git_mirror, options):
+    """Run gold and empty patches; fill FAIL_TO_PASS/PASS_TO_PASS; keep instances with FAIL_TO_PASS.
+
+    Each instance written records its id form in ``test_id_form``.
+    """
     instances = select_instances(app, dataset, instance_ids)
     runtime_obj, executor_obj = build_components(app, runtime=runtime, executor=executor, workers=workers, git_mirror=git_mirror, options=options)
-    jobs = [ValidateJob(i, repository_of(app, i), runtime_obj, timeout) for i in instances]
+    jobs = [ValidateJob(i, repository_of(app, i), runtime_obj, timeout, test_id_form) for i in instances]
     validations = {}
     with _progress(app) as progress:
         task = progress.add_task("validate", total=len(jobs), status="")
@@ -134,6 +162,13 @@ def validate(app, dataset, instance_ids, out, timeout, keep_invalid, runtime, ex
     kept = []
     for instance in instances:
         validation = validations.get(instance.instance_id)
+        if validation is not None and validation.dropped:
+            from rich.markup import escape
+
+            app.console.print(
+                f"[yellow]{instance.instance_id}: {len(validation.dropped)} passing test(s) left out: their SWE-bench id "
+                f"also names a test that does not pass with the gold patch ({escape(validation.dropped[0])})[/]"
+            )
         if validation is not None and (validation.valid or keep_invalid):
             kept.append(validation.apply_to(instance))
         elif validation is not None:

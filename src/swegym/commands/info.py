@@ -168,7 +168,8 @@ def instances(app, dataset: str, repo_filter: tuple[str, ...], split: str, as_js
 
 def _summary(component) -> str:
     doc = getattr(component, "description", "") or (component.__doc__ or "")
-    return doc.strip().splitlines()[0] if doc.strip() else ""
+    first = doc.strip().splitlines()[0] if doc.strip() else ""
+    return first.replace("``", "")  # docstrings use RST literals; the table is plain text
 
 
 COMMANDS = [plugins, components, repos, instances]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from swegym.commands.common import dataset_options, repository_of, select_instances
+from swegym.commands.common import dataset_options, positive_seconds, repository_of, select_instances
 from swegym.core.errors import UsageError
 from swegym.core.experiment import ExperimentConfig
 from swegym.core.llm import SamplingParams
@@ -54,7 +54,8 @@ def _components(app, *, agent, llm, model, base_url, runtime, executor, workers,
 @click.option("--executor", "-e", default="local", show_default=True, help="local (process pool) or ray.")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--git-mirror", type=click.Path(file_okay=False))
-@click.option("--timeout", type=float, default=1800, show_default=True, help="Seconds the grading tests may run.")
+@click.option("--timeout", type=float, default=1800, show_default=True, callback=positive_seconds,
+              help="Seconds the grading tests may run (> 0).")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Run directory.")
 @click.option("--option", "-o", "options", multiple=True, metavar="COMPONENT.KEY=VALUE", help="agent.*, llm.*, runtime.*, executor.* options.")
 @click.pass_obj
@@ -157,16 +158,17 @@ def _print_stats(app, stats: RolloutStats, *, skipped: int, elapsed: float, stor
 def export_predictions(app, run: Path, out: Path, sample: int) -> None:
     """Write SWE-bench predictions JSONL from a rollout run."""
     store = TrajectoryStore(run / "trajectories.jsonl")
-    count = 0
+    latest = {}  # a record repeated for an instance (a resumed run) counts once: the last one
+    for record in store.records():
+        if int(record["sample_index"]) == sample:
+            latest[record["instance_id"]] = record
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w") as handle:
-        for record in store.records():
-            if int(record["sample_index"]) != sample:
-                continue
+        for record in latest.values():
             model = f"{record['model']}__{record['agent']}"
             handle.write(json.dumps({"instance_id": record["instance_id"], "model_name_or_path": model, "model_patch": record.get("patch") or ""}) + "\n")
-            count += 1
     tmp.replace(out)
+    count = len(latest)
     app.console.print(f"{count} predictions -> {out}")
 
 

@@ -14,54 +14,15 @@ from pathlib import Path
 
 import attrs
 
-from swegym.core.errors import DatasetError, UsageError
+from swegym.core.failure_reasons import ENVIRONMENT, HARNESS_ERROR, failure_reason
 from swegym.core.harness import Grading, grade, write_artifacts
-from swegym.core.instance import TaskInstance
+from swegym.core.instance import TaskInstance, natural_key
+from swegym.core.predictions import EMPTY, GOLD, load_predictions
 from swegym.core.repository import RepositorySpec
 from swegym.core.results import GradeStatus, GradingResult
 from swegym.core.runtime import Runtime
 
-GOLD, EMPTY = "gold", "empty"
-
-
-def load_predictions(source: str, instances: Iterable[TaskInstance]) -> tuple[str, dict[str, str]]:
-    """``(model name, {instance_id: patch})`` from ``gold``, ``empty`` or a predictions file.
-
-    A file is SWE-bench's predictions JSONL (or a JSON list or id-keyed object) of
-    ``{"instance_id", "model_name_or_path", "model_patch"}``.
-    """
-    if source == GOLD:
-        return GOLD, {i.instance_id: i.patch for i in instances}
-    if source == EMPTY:
-        return EMPTY, {i.instance_id: "" for i in instances}
-    path = Path(source)
-    if not path.is_file():
-        raise UsageError(f"predictions {source!r}: not a file (or 'gold' / 'empty')")
-    text = path.read_text(encoding="utf-8")
-    records: list = []
-    if path.suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
-        records = list(data.values()) if isinstance(data, dict) else data
-    else:
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise DatasetError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
-    patches: dict[str, str] = {}
-    models = set()
-    for index, record in enumerate(records):
-        if not isinstance(record, dict) or "instance_id" not in record:
-            raise DatasetError(f"{path}: prediction {index}: needs instance_id, model_name_or_path, model_patch")
-        patches[record["instance_id"]] = record.get("model_patch") or ""
-        models.add(str(record.get("model_name_or_path") or "model"))
-    if len(models) > 1:
-        raise UsageError(f"{path}: predictions from several models ({', '.join(sorted(models))}); split the file")
-    return (models.pop() if models else "model"), patches
+__all__ = ["EMPTY", "GOLD", "GradeJob", "grade_job", "load_predictions", "read_report", "run_summary"]
 
 
 def model_dir_name(model: str) -> str:
@@ -85,12 +46,19 @@ def grade_job(job: GradeJob) -> GradingResult:
     if job.patch.strip():
         job.runtime.environment(job.repo, job.instance, build=True)
     grading: Grading = grade(job.runtime, job.repo, job.instance, job.patch, timeout=job.timeout)
+    grading = attrs.evolve(grading, result=attrs.evolve(grading.result, timeout_s=job.timeout))
+    if grading.result.status is GradeStatus.TIMEOUT:  # SWE-bench's words, which its run report looks for
+        grading = attrs.evolve(grading, test_output=f"{grading.test_output}\n\nTimeout error: {job.timeout:g} seconds exceeded.")
     write_artifacts(grading, Path(job.log_dir))
     return grading.result
 
 
-def read_report(directory: Path, instance_id: str) -> GradingResult | None:
-    """The finished result of an instance in a run directory, or None."""
+def read_report(directory: Path, instance_id: str, *, timeout: float | None = None) -> GradingResult | None:
+    """The finished result of an instance in a run directory, or None (grade it again).
+
+    A timeout is final only for a limit no longer than the one it was graded under: given
+    this run's ``timeout``, a timeout graded under a shorter (or unrecorded) one is None.
+    """
     path = directory / "report.json"
     if not path.is_file():
         return None
@@ -99,6 +67,9 @@ def read_report(directory: Path, instance_id: str) -> GradingResult | None:
     except (json.JSONDecodeError, KeyError):
         return None  # torn or foreign: grade again
     extra = report.get("swegym", {})
+    recorded = extra.get("timeout_s")
+    if timeout is not None and extra.get("status") == GradeStatus.TIMEOUT and (recorded is None or recorded < timeout):
+        return None
     return GradingResult(
         instance_id=instance_id,
         status=extra.get("status", GradeStatus.RESOLVED if report.get("resolved") else GradeStatus.UNRESOLVED),
@@ -110,47 +81,85 @@ def read_report(directory: Path, instance_id: str) -> GradingResult | None:
         reason=extra.get("reason", ""),
         test_duration_s=extra.get("test_duration_s", 0.0),
         duration_s=extra.get("duration_s", 0.0),
+        timeout_s=recorded,
+        isolation=extra.get("isolation", ""),
+        results_channel=extra.get("results_channel", ""),
     )
 
 
 def run_summary(
-    instances: Iterable[TaskInstance], predictions: Mapping[str, str], results: Mapping[str, GradingResult]
+    instances: Iterable[TaskInstance],
+    predictions: Mapping[str, str],
+    results: Mapping[str, GradingResult],
+    *,
+    run_dir: Path | None = None,
 ) -> dict:
-    """SWE-bench's run summary (schema_version 2), plus swegym's own status lists."""
+    """SWE-bench 5's run report (schema_version 2 with its failure classification), plus swegym's lists.
+
+    As SWE-bench counts a run directory: an instance with a report.json is completed
+    (resolved or unresolved: a timeout or an empty test log is completed and unresolved,
+    with its reason in ``failure_reasons``); a submitted instance without one (the grader
+    failed, or the run was interrupted) is an error; an empty patch is neither;
+    ``incomplete_ids`` are the instances without a prediction. ``run_dir`` lets the
+    classification read each instance's test_output.txt.
+    """
     all_ids = [i.instance_id for i in instances]
     submitted = [i for i in all_ids if i in predictions]
     empty = [i for i in submitted if not predictions[i].strip()]
-    not_completed = (GradeStatus.EMPTY_PATCH, GradeStatus.ERROR, GradeStatus.TIMEOUT)
-    completed = [i for i in submitted if i in results and results[i].status not in not_completed]
+    graded = [i for i in submitted if i in results and results[i].status is not GradeStatus.EMPTY_PATCH]
+    completed = [i for i in graded if HARNESS_ERROR not in results[i].flags]
+    resolved = [i for i in completed if results[i].resolved]
+    unresolved = [i for i in completed if not results[i].resolved]
+    errors = [i for i in submitted if i not in empty and i not in completed]
     by_status: dict[str, list[str]] = {status.value: [] for status in GradeStatus}
-    for instance_id in submitted:
-        if instance_id in results:
-            by_status[results[instance_id].status.value].append(instance_id)
-    resolved = by_status["resolved"]
-    errors = by_status["error"] + by_status["timeout"]  # SWE-bench counts timeouts as errors
-    incomplete = [i for i in submitted if i not in results]
+    for instance_id in graded:
+        by_status[results[instance_id].status.value].append(instance_id)
+    reasons: dict[str, str] = {}
+    infra, ambiguous = [], []
+    for instance_id in unresolved + errors:
+        if instance_id not in results:
+            continue  # not graded at all (an interrupted run): nothing to classify
+        output = ""
+        if run_dir is not None and (run_dir / instance_id / "test_output.txt").is_file():
+            output = (run_dir / instance_id / "test_output.txt").read_text(errors="replace")
+        classified = failure_reason(results[instance_id], output)
+        if classified:
+            reasons[instance_id] = classified[0]
+            (infra if classified[1] == ENVIRONMENT else ambiguous).append(instance_id)
     return {
         "total_instances": len(all_ids),
         "submitted_instances": len(submitted),
         "completed_instances": len(completed),
         "resolved_instances": len(resolved),
-        "unresolved_instances": len(completed) - len(resolved),
+        "unresolved_instances": len(unresolved),
+        "infra_failure_instances": len(infra),
+        "ambiguous_failure_instances": len(ambiguous),
         "empty_patch_instances": len(empty),
         "error_instances": len(errors),
-        "completed_ids": sorted(completed),
-        "incomplete_ids": sorted(incomplete),
-        "empty_patch_ids": sorted(empty),
-        "submitted_ids": sorted(submitted),
-        "resolved_ids": sorted(resolved),
-        "unresolved_ids": sorted(set(completed) - set(resolved)),
-        "error_ids": sorted(errors),
+        "completed_ids": _ids(completed),
+        "incomplete_ids": _ids(i for i in all_ids if i not in predictions),
+        "empty_patch_ids": _ids(empty),
+        "submitted_ids": _ids(submitted),
+        "resolved_ids": _ids(resolved),
+        "unresolved_ids": _ids(unresolved),
+        "infra_failure_ids": _ids(infra),
+        "ambiguous_failure_ids": _ids(ambiguous),
+        "failure_reasons": {i: reasons[i] for i in _ids(reasons)},
+        "error_ids": _ids(errors),
         "schema_version": 2,
         "swegym": {
-            "patch_failed_ids": sorted(by_status["patch_failed"]),
-            "timeout_ids": sorted(by_status["timeout"]),
-            "flagged": {i: list(r.flags) for i, r in sorted(results.items()) if r.flags},
+            "not_graded_ids": _ids(i for i in errors if i not in results),
+            "patch_failed_ids": _ids(by_status["patch_failed"]),
+            "timeout_ids": _ids(by_status["timeout"]),
+            "test_error_ids": _ids(i for i in by_status["error"] if i in completed),
+            "flagged": {i: list(results[i].flags) for i in _ids(results) if results[i].flags},
+            "tampered": {i: results[i].reason for i in _ids(by_status["tampered"])},
         },
     }
+
+
+def _ids(values: Iterable[str]) -> list[str]:
+    return sorted(values, key=natural_key)
 
 
 def write_json_atomic(path: Path, data: object) -> None:

@@ -54,7 +54,7 @@ def resolve_git_source(
     repo: RepositorySpec, *, path: str | os.PathLike[str] | None = None, mirror: str | os.PathLike[str] | None = None
 ) -> GitSource:
     """Pick the first available source for ``repo``'s history."""
-    explicit = path or repo.local_path
+    explicit = path or repo.local_history()
     if explicit:
         location = Path(explicit).expanduser()
         if not (_is_git_dir(location) or location.suffix == ".bundle" and location.is_file()):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +12,11 @@ import attrs
 from swegym.core.errors import InstanceFormatError
 
 REQUIRED_FIELDS = ("instance_id", "repo", "base_commit", "patch", "test_patch", "problem_statement")
+
+
+def natural_key(instance_id: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that orders the numbers in ids by value: ``tinyver-3`` before ``tinyver-11``."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", instance_id) if part)
 
 
 def _test_list(field: str, value: Any) -> tuple[str, ...]:

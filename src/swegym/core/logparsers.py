@@ -2,6 +2,9 @@
 
 Statuses follow SWE-bench (PASSED, FAILED, SKIPPED, ERROR, XFAIL) plus XPASS. Test ids are
 parsed whole: parametrized ids may contain spaces, brackets, dashes and `` - `` itself.
+Only a marker at the very start of a line counts, as pytest writes it (and as SWE-bench
+reads it): a line that is indented or wrapped in colour codes was printed by something
+else, such as the code under test. The test commands run pytest with ``--color=no``.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ import re
 from collections.abc import Callable
 
 STATUSES = ("PASSED", "FAILED", "SKIPPED", "ERROR", "XFAIL", "XPASS")
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # "tests/test_a.py::test_x[p q] PASSED" as printed by `pytest -v` (classic style, or with
 # a trailing "[ 42%]" progress marker).
 VERBOSE_LINE = re.compile(
@@ -49,7 +51,7 @@ def parse_log_pytest(log: str) -> dict[str, str]:
     """Parse the ``-rA`` short test summary of pytest (SWE-bench's ``parse_log_pytest``)."""
     results: dict[str, str] = {}
     for raw in log.splitlines():
-        line = ANSI.sub("", raw).strip()
+        line = raw.rstrip()  # "\r" of CRLF logs and trailing spaces only: never the start
         status, _, rest = line.partition(" ")
         if status not in STATUSES or not rest:
             continue
@@ -67,7 +69,7 @@ def parse_log_pytest_verbose(log: str) -> dict[str, str]:
     """
     results: dict[str, str] = {}
     for raw in log.splitlines():
-        line = ANSI.sub("", raw).rstrip()
+        line = raw.rstrip()
         match = VERBOSE_LINE.match(line)
         if match and not line.startswith(STATUSES):
             results[match["test"]] = match["status"]

@@ -57,11 +57,14 @@ def build_component(cls: type, options: Mapping[str, Any], *, label: str) -> Any
         accepted = ", ".join(sorted(fields)) or "none"
         raise OptionError(f"{label} has no option {unknown[0]!r}; accepted: {accepted}")
     kwargs = {}
+    positive = set(getattr(cls, "positive_options", ()))
     for key, value in options.items():
         try:
             kwargs[key] = convert(value, fields[key].type)
         except (TypeError, ValueError) as exc:
             raise OptionError(f"{label} option {key}={value!r}: {exc}") from None
+        if key in positive or "min" in fields[key].metadata:
+            _check_minimum(label, key, value, kwargs[key], fields[key])
     missing = [name for name, field in fields.items() if field.default is attrs.NOTHING and name not in kwargs]
     if missing:
         raise OptionError(f"{label} needs option {missing[0]!r}")
@@ -69,6 +72,19 @@ def build_component(cls: type, options: Mapping[str, Any], *, label: str) -> Any
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
         raise OptionError(f"{label}: {exc}") from None
+
+
+def _check_minimum(label: str, key: str, raw: Any, value: Any, field: attrs.Attribute) -> None:
+    """A numeric option's lower bound: ``metadata={"min": N}``, else above zero (``positive_options``)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    minimum = field.metadata.get("min")
+    kind = "an integer" if isinstance(value, int) else "a number"
+    if minimum is not None and value < minimum:
+        raise OptionError(f"{label} option {key}={raw}: out of range: {kind} >= {minimum} is required")
+    if minimum is None and value <= 0:
+        what = "a positive integer (1 or more)" if isinstance(value, int) else "a positive number (> 0)"
+        raise OptionError(f"{label} option {key}={raw}: out of range: {what} is required")
 
 
 def convert(value: Any, annotation: Any) -> Any:

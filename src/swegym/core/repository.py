@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -62,7 +62,12 @@ class EnvironmentSpec:
 
 @attrs.frozen
 class RepositorySpec:
-    """A repository that task instances come from, with its environments per version."""
+    """A repository that task instances come from, with its environments per version.
+
+    ``local_path`` is a local git repository or bundle holding the history, used instead of
+    ``url``; or a function returning one, called when the history is first needed (the demo
+    plugin builds its repository that way, on first use rather than at start-up).
+    """
 
     name: str
     url: str
@@ -70,11 +75,15 @@ class RepositorySpec:
     lite_ids: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
     description: str = ""
     paper_instances: int | None = None
-    local_path: str | None = None
+    local_path: str | Callable[[], str] | None = None
 
     @property
     def slug(self) -> str:
         return self.name.replace("/", "__")
+
+    def local_history(self) -> str | None:
+        """``local_path``, called first when it is a function."""
+        return self.local_path() if callable(self.local_path) else self.local_path
 
     @property
     def versions(self) -> list[str]:

@@ -18,6 +18,8 @@ class GradeStatus(str, enum.Enum):
     PATCH_FAILED = "patch_failed"
     TIMEOUT = "timeout"
     ERROR = "error"
+    #: the code under test forged or contradicted its own results (never resolved)
+    TAMPERED = "tampered"
 
 
 def _lists(value: Mapping[str, Any] | None) -> dict[str, dict[str, list[str]]]:
@@ -50,6 +52,11 @@ class GradingResult:
     reason: str = ""
     test_duration_s: float = 0.0
     duration_s: float = 0.0
+    timeout_s: float | None = None  #: the limit the tests ran under (a timeout is final only for it)
+    #: how the sandbox was isolated: "bwrap", "docker", "none" (local without bubblewrap)
+    isolation: str = ""
+    #: where per-test outcomes came from: "pytest_plugin" (swegym's guard) or "log"
+    results_channel: str = ""
 
     @property
     def resolved(self) -> bool:
@@ -72,7 +79,11 @@ class GradingResult:
             "test_exit_code": self.test_exit_code,
             "test_duration_s": round(self.test_duration_s, 3),
             "duration_s": round(self.duration_s, 3),
+            "isolation": self.isolation,
+            "results_channel": self.results_channel,
         }
+        if self.timeout_s is not None:
+            report["swegym"]["timeout_s"] = self.timeout_s
         return {self.instance_id: report}
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,6 +98,9 @@ class GradingResult:
             "reason": self.reason,
             "test_duration_s": self.test_duration_s,
             "duration_s": self.duration_s,
+            "timeout_s": self.timeout_s,
+            "isolation": self.isolation,
+            "results_channel": self.results_channel,
         }
 
     @classmethod

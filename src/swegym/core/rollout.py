@@ -115,6 +115,8 @@ class RolloutStats:
             "pass@K %": round(100 * len(self.instances_resolved) / max(len(self.instances), 1), 1),
             "loop rate %": round(100 * self.stop_reasons.get("stuck", 0) / n, 1),
             "mean turns": round(self.turns / n, 1),
-            "mean tokens": round(self.tokens / n),
+            # Replayed recordings and backends that report no usage carry no token counts:
+            # say so instead of printing a mean of 0.
+            "mean tokens": round(self.tokens / n) if self.tokens else "n/a (no usage reported)",
             "stop reasons": dict(self.stop_reasons),
         }

@@ -84,6 +84,8 @@ class Sandbox(abc.ABC):
     environment: Environment
     #: where scratch state (the shell session's) lives inside the sandbox
     state_dir: str = "/tmp"
+    #: how commands are isolated from the host ("bwrap", "docker", "none"), for reports
+    isolation: str = "none"
 
     @abc.abstractmethod
     def exec(
@@ -139,6 +141,9 @@ class Runtime(abc.ABC):
     """A way to build environments and open sandboxes (a ``swegym_register_runtimes`` component)."""
 
     name: ClassVar[str]
+    #: Numeric options that must be above zero when a runtime has them: a zero or negative
+    #: limit would silently mean "no limit" to one engine and be refused by another.
+    positive_options: ClassVar[tuple[str, ...]] = ("memory_mb", "cpus", "pids_limit", "max_output_bytes", "build_timeout")
 
     @abc.abstractmethod
     def environment(self, repo: RepositorySpec, instance: TaskInstance, *, build: bool = True) -> Environment:
@@ -147,6 +152,15 @@ class Runtime(abc.ABC):
     @abc.abstractmethod
     def sandbox(self, repo: RepositorySpec, instance: TaskInstance) -> Sandbox:
         """Open a sandbox at ``instance.base_commit`` in its (already built) environment."""
+
+    def collect_garbage(self) -> list[str]:
+        """Remove what sandboxes of dead runs left (processes, directories, containers,
+        cgroups): only those whose owning process is gone. Returns what was removed.
+
+        ``swegym env gc`` calls it on every runtime, and each runtime calls it once per
+        process before its first sandbox, so a run cleans up after killed ones.
+        """
+        return []
 
     def environment_key(self, repo: RepositorySpec, version: str) -> str:
         spec = repo.environment(version)

@@ -1,13 +1,18 @@
-"""Execution validation: run the gold patch and no patch, derive FAIL_TO_PASS / PASS_TO_PASS."""
+"""Execution validation: run the gold patch and no patch, derive FAIL_TO_PASS / PASS_TO_PASS.
+
+Ids are written as SWE-bench writes them (cut at the first whitespace) unless asked for
+whole ids; each validated instance records the form in its ``test_id_form`` field.
+"""
 
 from __future__ import annotations
 
 import attrs
 
-from swegym.core.harness import SUCCESS, apply_patch, run_tests
+from swegym.core.harness import apply_patch, run_tests
 from swegym.core.instance import TaskInstance
 from swegym.core.repository import RepositorySpec
 from swegym.core.runtime import Runtime
+from swegym.core.test_ids import FORMS, SWEBENCH, split_by_outcome
 
 
 @attrs.frozen
@@ -16,6 +21,7 @@ class ValidateJob:
     repo: RepositorySpec
     runtime: Runtime
     timeout: float = 1800
+    test_id_form: str = attrs.field(default=SWEBENCH, validator=attrs.validators.in_(FORMS))
 
 
 @attrs.frozen
@@ -26,13 +32,16 @@ class Validation:
     fail_to_pass: tuple[str, ...]
     pass_to_pass: tuple[str, ...]
     reason: str = ""
+    test_id_form: str = SWEBENCH
+    dropped: tuple[str, ...] = ()  #: passing tests left out: their SWE-bench id also names a failing one
 
     @property
     def valid(self) -> bool:
         return bool(self.fail_to_pass)
 
     def apply_to(self, instance: TaskInstance) -> TaskInstance:
-        return attrs.evolve(instance, FAIL_TO_PASS=self.fail_to_pass, PASS_TO_PASS=self.pass_to_pass)
+        extra = {**instance.extra, "test_id_form": self.test_id_form}
+        return attrs.evolve(instance, FAIL_TO_PASS=self.fail_to_pass, PASS_TO_PASS=self.pass_to_pass, extra=extra)
 
 
 def validate_job(job: ValidateJob) -> Validation:
@@ -48,8 +57,6 @@ def validate_job(job: ValidateJob) -> Validation:
         after = run_tests(sandbox, instance, spec, timeout=job.timeout)
     if before.timed_out or after.timed_out:
         return Validation(instance.instance_id, (), (), reason="the tests timed out")
-    passing = [t for t, status in after.statuses.items() if status in SUCCESS]
-    fail_to_pass = tuple(t for t in passing if before.statuses.get(t) not in SUCCESS)
-    pass_to_pass = tuple(t for t in passing if before.statuses.get(t) in SUCCESS)
+    fail_to_pass, pass_to_pass, dropped = split_by_outcome(before.statuses, after.statuses, form=job.test_id_form)
     reason = "" if fail_to_pass else "no test fails before the gold patch and passes after it"
-    return Validation(instance.instance_id, fail_to_pass, pass_to_pass, reason)
+    return Validation(instance.instance_id, fail_to_pass, pass_to_pass, reason, job.test_id_form, dropped)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -28,7 +32,9 @@ class LocalExecutor(Executor):
             return
         # fork would copy this process's threads (rich's progress refresh) into workers.
         context = multiprocessing.get_context("forkserver")
-        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=context, initializer=_watch_parent, initargs=(os.getpid(),)
+        )
         pending: dict[Future, object] = {}
         iterator = iter(jobs)
         try:
@@ -49,6 +55,28 @@ class LocalExecutor(Executor):
                         break
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _watch_parent(main_pid: int) -> None:
+    """Worker initializer: die when the main process dies, even by kill -9.
+
+    The worker's parent is multiprocessing's fork server, not the main process, so the
+    kernel's parent-death signal covers the server's death, and a thread watches the main
+    process itself. A dying worker takes its sandboxes along (they die with their parent).
+    """
+    from swegym.plugins.runtimes.process import die_with_parent, pid_alive
+
+    die_with_parent()
+
+    def watch() -> None:
+        while pid_alive(main_pid) and os.getppid() != 1:
+            time.sleep(0.5)
+        parent = os.getppid()
+        if parent not in (1, main_pid):
+            os.kill(parent, signal.SIGKILL)  # the fork server: its other workers follow it
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="swegym-watch-parent", daemon=True).start()
 
 
 def _call(function: Callable, job: object) -> Outcome:

@@ -17,6 +17,7 @@ class SandboxCgroup:
     """Control groups for one sandbox (cgroup v2 if mounted as such, else v1 pids+memory)."""
 
     def __init__(self, name: str, *, pids_max: int | None, memory_mb: int | None) -> None:
+        self.name = name
         self.dirs: list[Path] = []
         if (ROOT / "cgroup.controllers").exists():  # cgroup v2
             candidates = [ROOT / name]
@@ -33,6 +34,22 @@ class SandboxCgroup:
             limit = str(memory_mb * 1024 * 1024)
             self._write("memory.max", limit)
             self._write("memory.limit_in_bytes", limit)
+
+    @classmethod
+    def owned(cls, prefix: str) -> dict[str, list[Path]]:
+        """Existing cgroups whose name starts with ``prefix``, by name (any hierarchy)."""
+        parents = [ROOT] if (ROOT / "cgroup.controllers").exists() else [ROOT / "pids", ROOT / "memory"]
+        found: dict[str, list[Path]] = {}
+        for parent in parents:
+            for directory in parent.glob(f"{prefix}*") if parent.is_dir() else []:
+                found.setdefault(directory.name, []).append(directory)
+        return found
+
+    @classmethod
+    def existing(cls, name: str, dirs: list[Path]) -> SandboxCgroup:
+        group = cls.__new__(cls)
+        group.name, group.dirs = name, list(dirs)
+        return group
 
     @classmethod
     def available(cls) -> bool:

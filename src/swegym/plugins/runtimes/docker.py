@@ -310,7 +310,13 @@ class DockerRuntime(Runtime):
 
     # -- sandboxes -----------------------------------------------------------------------
 
+    def collect_garbage(self) -> list[str]:
+        return collect_garbage(self)
+
     def sandbox(self, repo: RepositorySpec, instance: TaskInstance) -> DockerSandbox:
+        if not _collected:  # once per process: clean up after killed runs first
+            _collected.append(True)
+            collect_garbage(self)
         environment = self.environment(repo, instance, build=False)
         objects = self.bare_clone(repo) / "objects"
         return DockerSandbox.start(self, environment, instance, objects=str(objects))
@@ -321,6 +327,7 @@ class DockerSandbox(Sandbox):
 
     workdir = TESTBED
     state_dir = "/tmp"
+    isolation = "docker"
 
     def __init__(self, runtime: DockerRuntime, environment: Environment, client: Any, name: str) -> None:
         self.runtime = runtime
@@ -348,6 +355,9 @@ class DockerSandbox(Sandbox):
                 nano_cpus=int(runtime.cpus * 1e9),
                 pids_limit=runtime.pids_limit,
                 init=True,  # reaps what commands leave behind
+                # No capability at all, and no way to gain one (setuid binaries included).
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
                 auto_remove=False,
                 log_config=LogConfig(type=LogConfig.types.NONE),
             )
@@ -477,6 +487,9 @@ def _command_server() -> None:
         except OSError as exc:
             return {"error": type(exc).__name__, "errno": exc.errno, "message": exc.strerror or str(exc)}
 
+    # Replies travel on this process's stdout: no process in the container may open it
+    # through /proc/<pid>/fd (they lack CAP_SYS_PTRACE, which a non-dumpable target needs).
+    make_undumpable()  # noqa: F821 (process.py is shipped alongside)
     out = sys.stdout.fileno()
     os.write(out, b'{"ready": true}\n')
     for line in sys.stdin.buffer:
@@ -591,12 +604,17 @@ def _remove(api: Any, container: str) -> None:
             raise
 
 
+_collected: list[bool] = []
+
+
 def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def collect_garbage(runtime: DockerRuntime) -> list[str]:
     """Remove sandbox containers whose owning process on this host is gone (after kill -9)."""
+    import docker
+
     client = runtime.client()
     removed = []
     host = socket.gethostname()
@@ -606,7 +624,10 @@ def collect_garbage(runtime: DockerRuntime) -> list[str]:
             continue
         if owner_host not in (host, ""):
             continue  # another host's sandbox: not ours to judge
-        container.remove(force=True)
+        try:
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            continue  # removed meanwhile (by its owner, or another collector)
         removed.append(container.name)
     return removed
 

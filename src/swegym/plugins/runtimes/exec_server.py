@@ -17,20 +17,26 @@ import os
 import sys
 
 if __package__:
-    from swegym.plugins.runtimes.process import kill_group, run_process
+    from swegym.plugins.runtimes.process import kill_group, make_undumpable, run_process
 else:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from process import kill_group, run_process  # type: ignore[no-redef]
+    from process import kill_group, make_undumpable, run_process  # type: ignore[no-redef]
 
 SCRIPT = os.path.abspath(__file__)
 
 
-def serve() -> None:
-    requests = sys.stdin
-    replies = os.fdopen(os.dup(sys.stdout.fileno()), "w")
-    # Commands must not write into the reply channel.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+def serve(request_fd: int | None = None, reply_fd: int | None = None) -> None:
+    make_undumpable()
+    if request_fd is None or reply_fd is None:
+        requests = sys.stdin
+        replies = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+        # Commands must not write into the reply channel.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    else:
+        requests, replies = os.fdopen(request_fd, "r"), os.fdopen(reply_fd, "w")
+        for fd in (request_fd, reply_fd):
+            os.set_inheritable(fd, False)
     replies.write(json.dumps({"ready": True}) + "\n")
     replies.flush()
     groups: set[int] = set()
@@ -59,4 +65,4 @@ def serve() -> None:
 
 
 if __name__ == "__main__":
-    serve()
+    serve(*(int(fd) for fd in sys.argv[1:3])) if len(sys.argv) == 3 else serve()

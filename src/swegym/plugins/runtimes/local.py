@@ -2,19 +2,23 @@
 
 An environment is a virtual environment per (repository, version, spec hash), built once
 from a checkout of the repository. A sandbox is a fresh work tree at the instance's base
-commit; with bubblewrap installed, its commands run with no network, a read-only host,
-a private /tmp, and the work tree mounted where the environment was built (so editable
-installs resolve to it). Where the kernel allows it, a cgroup per sandbox bounds its
+commit; with bubblewrap installed, its commands run sealed (see ``bwrap.py``): an
+unprivileged uid with no capabilities, no network, only /usr, a few /etc files, the
+environment (read-only) and the work tree (at /testbed and where the environment was built,
+so editable installs resolve to it) mounted. Where the kernel allows it, a cgroup per sandbox bounds its
 processes and memory and kills all of them on close.
 """
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import json
 import logging
 import os
+import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -23,7 +27,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -42,8 +46,10 @@ from swegym.core.runtime import (
     SandboxError,
 )
 from swegym.plugins.runtimes import exec_server
+from swegym.plugins.runtimes import process as process_module
+from swegym.plugins.runtimes.bwrap import SANDBOX_UID, SERVER_DIR, interpreter_prefix, sealed_bwrap_args
 from swegym.plugins.runtimes.cgroup import SandboxCgroup
-from swegym.plugins.runtimes.process import kill_group, pid_alive, run_process
+from swegym.plugins.runtimes.process import die_with_parent, kill_group, pid_alive, processes_mentioning, run_process
 
 log = logging.getLogger(__name__)
 _warned: set[str] = set()
@@ -85,6 +91,11 @@ class LocalRuntime(Runtime):
 
     def use_bwrap(self) -> bool:
         if self.isolation == "none":
+            _warn_once(
+                "isolation-none",
+                "isolation=none: agent code and the code under test run with YOUR user's rights "
+                "(your files, sockets and network); use isolation=bwrap or --runtime docker for untrusted patches",
+            )
             return False
         found = shutil.which("bwrap") is not None
         if self.isolation == "bwrap" and not found:
@@ -174,9 +185,13 @@ class LocalRuntime(Runtime):
     def bare_clone(self, repo: RepositorySpec) -> Path:
         return ensure_bare_clone(resolve_git_source(repo, mirror=self.git_mirror), repo, cache=self.cache)
 
+    def collect_garbage(self) -> list[str]:
+        return collect_garbage()
+
     # -- sandboxes -------------------------------------------------------------------
 
     def sandbox(self, repo: RepositorySpec, instance: TaskInstance) -> LocalSandbox:
+        _collect_once(self)
         environment = self.environment(repo, instance, build=False)
         bare = self.bare_clone(repo)
         return LocalSandbox.start(self, environment, instance, objects=str(bare / "objects"))
@@ -201,6 +216,10 @@ class LocalSandbox(Sandbox):
         self.cgroup: SandboxCgroup | None = None
         self._groups: set[int] = set()
         self._server: subprocess.Popen[str] | None = None
+        self._requests: Any = None
+        self._replies: Any = None
+        self.objects: str | None = None
+        self.isolation = "bwrap" if self.bwrap else "none"
         self._lock = threading.Lock()
         self._closed = False
 
@@ -211,22 +230,26 @@ class LocalSandbox(Sandbox):
         root = Path(tempfile.mkdtemp(prefix=f"{instance.instance_id[:60]}-", dir=base))
         (root / "owner").write_text(str(os.getpid()))  # for `swegym env gc` after a kill -9
         sandbox = cls(runtime, environment, root)
+        sandbox.objects = objects if runtime.history == "shared" else None
         try:
             sandbox.tree.mkdir()
             sandbox.tmp.mkdir()
             if SandboxCgroup.available():
                 sandbox.cgroup = SandboxCgroup(
-                    f"swegym-{uuid.uuid4().hex[:12]}", pids_max=runtime.pids_limit, memory_mb=runtime.memory_mb
+                    f"{CGROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}", pids_max=runtime.pids_limit, memory_mb=runtime.memory_mb
                 )
             else:
                 _warn_once("cgroup", "no writable cgroup: local sandboxes run without pids/memory limits")
+            # The server starts (a namespace, an interpreter) while the work tree is checked
+            # out: its mounts are directories, whose contents appear as they are written.
+            sandbox._launch_server()
             script = checkout_script(instance.base_commit, objects=objects, history=runtime.history)
             # The environment's build outputs (egg-info, compiled extensions), hard-linked.
             script += copy_build_outputs_script(str(Path(environment.location) / "testbed"), str(sandbox.tree))
             result = run_process(["bash", "-c", script], cwd=str(sandbox.tree), env=_host_env(), timeout=600, max_output=100_000)
             if not result.ok:
                 raise SandboxError(f"could not check out {instance.base_commit[:12]} for {instance.instance_id}: {result.output.strip()[-300:]}")
-            sandbox._start_server()
+            sandbox._await_server()
         except BaseException:
             sandbox.close()
             raise
@@ -251,7 +274,10 @@ class LocalSandbox(Sandbox):
         for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "PIP_INDEX_URL"):
             if name in os.environ:
                 env[name] = os.environ[name]
-        env.update(extra or {})
+        extra = dict(extra or {})
+        if "PYTHONPATH" in extra and "PYTHONPATH" in env:
+            extra["PYTHONPATH"] = f"{extra['PYTHONPATH']}:{env['PYTHONPATH']}"
+        env.update(extra)
         return env
 
     def _argv(self, argv: list[str], network: bool) -> list[str]:
@@ -259,39 +285,81 @@ class LocalSandbox(Sandbox):
             if not network:
                 _warn_once("network", "without bubblewrap, local sandboxes cannot switch the network off")
             return argv
-        # The host's top-level entries, read-only, on bubblewrap's own root: so that
-        # /testbed can exist. The work tree is also mounted where the environment was
-        # built, for editable installs that point there.
-        prefix = ["bwrap", *_host_root_binds(), "--dev", "/dev", "--proc", "/proc", "--bind", str(self.tmp), "/tmp"]
-        for path in _visible_under_tmp(self.runtime.cache):  # keep what /tmp's bind would hide
-            prefix += ["--ro-bind", path, path]
-        prefix += [
-            "--bind", str(self.tree), str(Path(self.environment.location) / "testbed"),
-            "--bind", str(self.tree), self.workdir,
-            "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
-            "--chdir", self.workdir,
-        ]
-        if not network:
-            prefix.append("--unshare-net")
-        return prefix + argv
+        return sealed_bwrap_args(self._mounts(), network=network, workdir=self.workdir) + argv
 
-    def _start_server(self) -> None:
-        preexec = self.cgroup.enter if self.cgroup and self.cgroup.dirs else None
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"}
-        self._server = subprocess.Popen(
-            self._argv([sys.executable, "-I", "-S", exec_server.SCRIPT], network=False),
-            cwd=str(self.tree),
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-            preexec_fn=preexec,
-        )
-        assert self._server.stdout is not None
-        ready = self._server.stdout.readline()
+    def _mounts(self) -> list[tuple[str, str, str]]:
+        """(kind, host path, sandbox path) for what the sandbox sees besides the system."""
+        environment = Path(self.environment.location)
+        mounts = [
+            ("bind", str(self.tmp), "/tmp"),
+            ("ro-bind", str(self.venv), str(self.venv)),
+            ("ro-bind", str(self.root / "server"), SERVER_DIR),
+            ("ro-bind", str(self.root / "etc" / "passwd"), "/etc/passwd"),
+            ("ro-bind", str(self.root / "etc" / "group"), "/etc/group"),
+        ]
+        interpreter = interpreter_prefix(self.venv)
+        if interpreter and not interpreter.startswith("/usr/"):
+            mounts.append(("ro-bind", interpreter, interpreter))
+        if self.objects:  # the cached clone's objects, borrowed through git alternates
+            mounts.append(("ro-bind", self.objects, self.objects))
+        # The work tree, at /testbed and where the environment was built (editable installs).
+        mounts += [("bind", str(self.tree), str(environment / "testbed")), ("bind", str(self.tree), self.workdir)]
+        return mounts
+
+    def _launch_server(self) -> None:
+        cgroup = self.cgroup if self.cgroup and self.cgroup.dirs else None
+
+        def preexec() -> None:
+            die_with_parent()  # a killed worker takes its sandboxes' servers along
+            if cgroup is not None:
+                cgroup.enter()
+
+        server = self.root / "server"
+        server.mkdir(exist_ok=True)
+        for source in (exec_server.SCRIPT, process_module.__file__):
+            shutil.copy(source, server / Path(source).name)
+        etc = self.root / "etc"
+        etc.mkdir(exist_ok=True)
+        (etc / "passwd").write_text(f"root:x:0:0:root:/root:/bin/sh\nswegym:x:{SANDBOX_UID}:{SANDBOX_UID}:swegym:/tmp:/bin/bash\n")
+        (etc / "group").write_text(f"root:x:0:\nswegym:x:{SANDBOX_UID}:\n")
+        if self.bwrap:
+            python, script = str(self.venv / "bin" / "python"), f"{SERVER_DIR}/exec_server.py"
+        else:
+            python, script = sys.executable, str(server / "exec_server.py")
+        # Requests and replies travel on pipes that are not the sandbox's stdio: bubblewrap's
+        # init (pid 1 in the sandbox) keeps stdio open, and code under test could write a
+        # forged reply through /proc/1/fd. The server itself is made non-dumpable, so its
+        # own /proc/<pid>/fd is closed to processes without CAP_SYS_PTRACE (all of them).
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        env = {"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"}
+        try:
+            self._server = subprocess.Popen(
+                self._argv([python, "-I", "-S", script, str(request_read), str(reply_write)], network=False),
+                cwd=str(self.tree),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                pass_fds=(request_read, reply_write),
+                start_new_session=True,
+                preexec_fn=preexec,
+            )
+        finally:
+            os.close(request_read)
+            os.close(reply_write)
+        self._requests = os.fdopen(request_write, "w")
+        self._replies = os.fdopen(reply_read, "r")
+
+    def _await_server(self) -> None:
+        assert self._server is not None and self._replies is not None
+        ready = self._replies.readline()
         if not ready.startswith('{"ready"'):
-            raise SandboxError(f"the sandbox's command server did not start: {ready.strip() or 'no output'}")
+            assert self._server.stderr is not None
+            detail = ready.strip() or self._server.stderr.read().strip()[-300:] or "no output"
+            raise SandboxError(f"the sandbox's command server did not start: {detail}")
+        if self._server.stderr is not None:
+            self._server.stderr.close()
 
     def exec(self, command: str, *, timeout: float | None = None, env: Mapping[str, str] | None = None, network: bool = False) -> CommandResult:
         if self._closed:
@@ -311,11 +379,11 @@ class LocalSandbox(Sandbox):
             "cwd": self.workdir,
         }
         with self._lock:
-            assert self._server is not None and self._server.stdin and self._server.stdout
+            assert self._requests is not None and self._replies is not None
             try:
-                self._server.stdin.write(json.dumps(request) + "\n")
-                self._server.stdin.flush()
-                reply = self._server.stdout.readline()
+                self._requests.write(json.dumps(request) + "\n")
+                self._requests.flush()
+                reply = self._replies.readline()
             except (BrokenPipeError, OSError):
                 reply = ""
         if not reply:
@@ -350,22 +418,24 @@ class LocalSandbox(Sandbox):
         if self._closed:
             return
         self._closed = True
+        if self._requests is not None:
+            try:
+                self._requests.close()  # the server kills its process groups on EOF
+            except OSError:
+                pass
         if self._server is not None:
-            if self._server.stdin:
-                self._server.stdin.close()  # the server kills its process groups on EOF
             try:
                 self._server.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
-            kill_group(self._server.pid)
-            self._server.wait()
-            if self._server.stdout:
-                self._server.stdout.close()
+            kill_group(self._server.pid, leader=self._server)
+        if self._replies is not None:
+            self._replies.close()
         for group in self._groups:
             kill_group(group)
         if self.cgroup is not None:
             self.cgroup.remove()
-        shutil.rmtree(self.root, ignore_errors=True)
+        _discard(self.root)
 
 
 def sandbox_base() -> Path:
@@ -373,7 +443,8 @@ def sandbox_base() -> Path:
 
 
 def collect_garbage() -> list[str]:
-    """Remove sandbox directories whose owning process is gone (left by a kill -9)."""
+    """Remove what local sandboxes of dead processes left (after a kill -9): their
+    processes, directories and cgroups (empty ones included)."""
     removed = []
     base = sandbox_base()
     for root in sorted(base.iterdir()) if base.is_dir() else []:
@@ -385,36 +456,74 @@ def collect_garbage() -> list[str]:
             pid = None
         if pid is not None and pid_alive(pid):
             continue
+        for leftover in processes_mentioning(str(root)):
+            try:
+                os.kill(leftover, signal.SIGKILL)
+                removed.append(f"process {leftover}")
+            except OSError:
+                pass
         shutil.rmtree(root, ignore_errors=True)
         removed.append(str(root))
+    for name, dirs in SandboxCgroup.owned(CGROUP_PREFIX).items():
+        owner, _, rest = name[len(CGROUP_PREFIX):].partition("-")
+        group = SandboxCgroup.existing(name, dirs)
+        if owner.isdigit() and rest:  # swegym-<owner pid>-<id>
+            if pid_alive(int(owner)):
+                continue
+            group.remove()
+        elif group.pids() or any(time.time() - d.stat().st_mtime < 600 for d in dirs):
+            continue  # no owner in its name: only an old, empty one is surely abandoned
+        else:
+            group.remove()
+        removed.append(f"cgroup {name}")
     return removed
 
 
+_trash: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
+_remover: list[threading.Thread] = []
+
+
+def _discard(root: Path) -> None:
+    """Remove a closed sandbox's directory off the caller's path: renamed at once (nothing
+    runs in it any more), deleted by a background thread; what a process exit interrupts,
+    ``collect_garbage`` removes (its owner is gone)."""
+    trash = root.with_name(f".trash-{root.name}")
+    try:
+        root.rename(trash)
+    except OSError:
+        shutil.rmtree(root, ignore_errors=True)
+        return
+    if not _remover:
+        thread = threading.Thread(target=_empty_trash, name="swegym-sandbox-remover", daemon=True)
+        thread.start()
+        _remover.append(thread)
+        atexit.register(_drain_trash)
+    _trash.put(trash)
+
+
+def _empty_trash() -> None:
+    while (path := _trash.get()) is not None:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _drain_trash() -> None:
+    _trash.put(None)
+    _remover[0].join(timeout=30)
+
+
+_collected: set[str] = set()
+
+
+def _collect_once(runtime: LocalRuntime) -> None:
+    """Clean up after killed runs once per process, before its first sandbox."""
+    if "local" not in _collected:
+        _collected.add("local")
+        for item in runtime.collect_garbage():
+            log.info("removed %s (left by a run that is gone)", item)
+
+
+CGROUP_PREFIX = "swegym-"
 SANDBOX_WORKDIR = "/testbed"
-_ROOT_BINDS: list[str] = []
-
-
-def _host_root_binds() -> list[str]:
-    """bwrap arguments that show the host's top-level entries read-only (cached)."""
-    if not _ROOT_BINDS:
-        for entry in sorted(os.listdir("/")):
-            path = f"/{entry}"
-            if entry in ("proc", "dev", "tmp", "testbed", "lost+found"):
-                continue
-            if os.path.islink(path):
-                _ROOT_BINDS.extend(["--symlink", os.readlink(path), path])
-            else:
-                _ROOT_BINDS.extend(["--ro-bind", path, path])
-    return list(_ROOT_BINDS)
-
-
-def _visible_under_tmp(cache: Path) -> list[str]:
-    """Host paths a sandbox needs that live under /tmp (which the sandbox replaces)."""
-    import swegym
-
-    needed = {cache, Path(sys.prefix), Path(sys.base_prefix), Path(swegym.__file__).parents[1]}
-    under = sorted({str(p.resolve()) for p in needed if str(p.resolve()).startswith("/tmp/")})
-    return [p for p in under if not any(p != q and p.startswith(q + "/") for q in under)]
 
 
 def _host_env() -> dict[str, str]:

@@ -92,7 +92,7 @@ def run_process(
                 break
             if deadline is not None and now > deadline and exited_at is None:
                 timed_out = True
-                kill_group(proc.pid)
+                kill_group(proc.pid, leader=proc)
                 proc.wait()
                 exited_at = time.monotonic()
             wait = 0.05 if deadline is None else max(0.0, min(0.05, deadline - now))
@@ -121,25 +121,94 @@ def run_process(
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists (on this host)."""
+    """Whether a process with this id exists and has not exited (a zombie has)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return True  # no /proc here: trust kill(0)
+    return stat[stat.rfind(b")") + 2 :][:1] not in (b"Z", b"X")
 
 
-def kill_group(pgid: int) -> None:
-    """SIGKILL a process group until it is gone: a fork bomb forks while being killed."""
+def kill_group(pgid: int, leader: subprocess.Popen | None = None) -> None:
+    """SIGKILL a process group until no live process is left in it.
+
+    The leader is reaped (it is our child), so its zombie does not keep the group
+    non-empty; zombies of other members belong to their parents and are not waited for.
+    A fork bomb forks while being killed: the loop repeats while live members remain.
+    """
     for _ in range(1000):
         try:
             os.killpg(pgid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             return
-        try:  # reap the leader if it is ours, so the group can empty
-            os.waitpid(pgid, os.WNOHANG)
+        try:
+            if leader is not None:
+                leader.wait()
+            else:
+                os.waitpid(pgid, 0)
         except ChildProcessError:
             pass
+        if not live_group_members(pgid):
+            return
         time.sleep(0.002)
+
+
+def live_group_members(pgid: int) -> list[int]:
+    """Processes of a process group that are not zombies (from /proc)."""
+    found = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            found.append(int(entry))
+    return found
+
+
+def die_with_parent() -> None:
+    """PR_SET_PDEATHSIG: the kernel SIGKILLs the calling process when its parent exits
+    (for a ``preexec_fn``, or a worker's initializer)."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Live processes (other than this one) whose command line mentions ``text``."""
+    found = []
+    needle = text.encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                if needle in handle.read():
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def make_undumpable() -> None:
+    """PR_SET_DUMPABLE 0: /proc/<pid>/fd and /proc/<pid>/mem of this process are closed to
+    every process without CAP_SYS_PTRACE, even one running as the same uid."""
+    import ctypes
+
+    if ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")

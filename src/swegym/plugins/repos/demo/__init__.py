@@ -1,8 +1,10 @@
 """The bundled demo repository, ``swegym/tinyver``, and its ``demo`` dataset.
 
-tinyver is a small semantic-version library written for swegym. Its git history (shipped
-as ``data/demo.bundle``, built by ``scripts/build_demo_repo.py``) holds real bug fixes,
-each with tests that expose the bug and a realistic issue text (``data/issues.json``).
+tinyver is a small semantic-version library written for swegym. Its git history holds real
+bug fixes, each with tests that expose the bug and a realistic issue text
+(``data/issues.json``). The history ships as plain files (``data/tinyver``: the first
+commit's tree, one patch per later commit, ``history.json``) and is replayed into a git
+repository in the cache on first use (``build.py``), with the same commit SHAs everywhere.
 ``data/instances.jsonl`` was produced from that history by ``swegym mine`` and
 ``swegym validate`` (``scripts/build_demo_dataset.sh``). It is the embedded default that
 runs anywhere: pure Python, only pytest, no network once the environment is built.
@@ -29,11 +31,18 @@ ENVIRONMENT = EnvironmentSpec(
 )
 
 
+def built_repository() -> str:
+    """The path of the demo repository, built from ``data/tinyver`` on first use."""
+    from swegym.plugins.repos.demo.build import build_repository  # not at start-up
+
+    return str(build_repository())
+
+
 def repository() -> RepositorySpec:
     return RepositorySpec(
         name=NAME,
         url="",
-        local_path=str(DATA / "demo.bundle"),
+        local_path=built_repository,  # built on first use, not at start-up
         description="tinyver, the bundled demo repository (semantic versions and ranges)",
         environments={version: ENVIRONMENT for version in ("0.1", "0.2", "0.3")},
     )
