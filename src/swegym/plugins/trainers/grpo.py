@@ -278,6 +278,7 @@ class EpisodeRollout:
                     max_new_tokens=min(self.config.max_new_tokens, budget - 1), do_sample=True,
                     temperature=self.config.temperature, top_k=0, top_p=1.0, eos_token_id=eos,
                     pad_token_id=tokenizer.pad_token_id, output_scores=True, return_dict_in_generate=True,
+                    use_cache=True,  # the trainer turns the cache off for gradient checkpointing
                 )
                 new = generated.sequences[0, inputs.shape[1]:].tolist()
                 scores = [torch.log_softmax(s[0].float(), dim=-1) for s in generated.scores]
