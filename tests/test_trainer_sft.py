@@ -342,3 +342,23 @@ def test_smollm2_sft_on_expert_trajectories(components, tmp_path):
     prompt = tokenizer.apply_chat_template(examples[0]["messages"][:2], add_generation_prompt=True, return_tensors="pt", return_dict=True)
     generated = loaded.generate(**prompt, max_new_tokens=8, do_sample=False)
     assert tokenizer.decode(generated[0, prompt["input_ids"].shape[1]:]).strip()
+
+
+def test_an_adapter_is_served_by_vllm_with_lora_and_refused_by_in_process_vllm(tmp_path):
+    from swegym.commands.serve import serve_command
+    from swegym.core.errors import SwegymError
+    from swegym.plugins.llms.vllm_engine import VLLMEngineLLM
+    from swegym.plugins.orm_verifier.vllm_backend import VLLMScorer
+
+    adapter = tmp_path / "sft"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "/models/base", "r": 64}))
+    command = serve_command(str(adapter))
+    assert command[:3] == ["vllm", "serve", "/models/base"]
+    assert command[command.index("--lora-modules") + 1] == f"{adapter}={adapter}"  # clients ask for the adapter's path
+    assert "--enable-lora" in command and command[command.index("--max-lora-rank") + 1] == "64"
+    assert serve_command("/models/full")[:3] == ["vllm", "serve", "/models/full"] and "--enable-lora" not in serve_command("/models/full")
+    with pytest.raises(SwegymError, match="is a LoRA adapter: the in-process vLLM backend takes full checkpoints"):
+        VLLMEngineLLM(model=str(adapter)).engine
+    with pytest.raises(SwegymError, match="is a LoRA adapter"):
+        VLLMScorer(model=str(adapter)).load()
