@@ -55,10 +55,14 @@ def edits(patch: str, base_text: dict[str, str]) -> list[tuple[str, str | None, 
 
 
 def openhands_turns(instance, clone: Path) -> list[Turn]:
+    # the repository as OpenHands' CodeActAgent shows it: /workspace/<owner>__<repo>__<version>
+    from swegym.plugins.openhands_agent.codeact import workspace_name
+
+    WORKDIR = f"/workspace/{workspace_name(instance)}"
     files = [p.path for p in PatchSet(instance.patch)]
     base = {p.path: file_at(clone, instance.base_commit, p.path) for p in PatchSet(instance.patch) if not p.is_added_file}
     calls: list[tuple[str, str, dict]] = [
-        ("I'll start by looking at how the repository is organised.", "execute_bash", {"command": "git ls-files | head -50"}),
+        ("I'll start by looking at how the repository is organised.", "execute_bash", {"command": f"cd {WORKDIR} && git ls-files | head -50"}),
     ]
     for path in files:
         calls.append((f"The issue points at `{path}`; let me read it.", "str_replace_editor", {"command": "view", "path": f"{WORKDIR}/{path}"}))
@@ -70,7 +74,7 @@ def openhands_turns(instance, clone: Path) -> list[Turn]:
             calls.append((f"Now I'll fix this part of `{path}`.", "str_replace_editor",
                           {"command": "str_replace", "path": f"{WORKDIR}/{path}", "old_str": old, "new_str": new}))
     calls.append(("Let me run the test suite again to make sure nothing else broke.", "execute_bash", {"command": "python -m pytest -q 2>&1 | tail -3"}))
-    calls.append(("The fix is in place and the tests pass.", "finish", {"message": "Fixed the issue with a minimal change."}))
+    calls.append(("The fix is in place and the tests pass.", "finish", {}))  # OpenHands' finish takes no arguments
     return [
         Turn("assistant", thought, tool_calls=(ToolCall(name, arguments, f"call_{index}"),))
         for index, (thought, name, arguments) in enumerate(calls, start=1)

@@ -81,6 +81,9 @@ def sandbox(instance, tmp_path, monkeypatch):
 
 
 def play(instance, sandbox, replies, *, native=False, **options):
+    # swegym's own scaffold (variant=swegym) with its former defaults; the default variant,
+    # OpenHands' CodeActAgent, is tested in test_openhands_codeact.py
+    options = {"variant": "swegym", "bash_timeout": 120.0, "max_observation_chars": 10_000, **options}
     llm = ScriptedLLM(replies, native=native)
     result = OpenHandsAgent(**options).run(instance, sandbox, llm, params=SamplingParams())
     return result, llm

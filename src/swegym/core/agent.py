@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 import attrs
 
+from swegym.core.errors import UsageError
 from swegym.core.instance import TaskInstance
 from swegym.core.llm import LLM, SamplingParams
 from swegym.core.runtime import Sandbox
-from swegym.core.trajectory import StopReason, Turn
+from swegym.core.trajectory import StopReason, Trajectory, Turn
 
 
 @attrs.frozen
@@ -34,3 +36,12 @@ class Agent(abc.ABC):
     @abc.abstractmethod
     def run(self, instance: TaskInstance, sandbox: Sandbox, llm: LLM, *, params: SamplingParams) -> AgentResult:
         """Work on ``instance`` in ``sandbox`` (a work tree at its base commit) until done or a limit."""
+
+    @classmethod
+    def import_trajectories(cls, source: Path, **options: Any) -> Iterator[Trajectory]:
+        """Trajectories this scaffold's original implementation wrote (``swegym import``).
+
+        :param source: the original's output (a file or a directory, as the scaffold documents)
+        :param options: scaffold-specific reading options (``swegym import -o KEY=VALUE``)
+        """
+        raise UsageError(f"agent {cls.name!r} cannot import trajectories")

@@ -39,6 +39,11 @@ FORMATS: tuple[str, ...] = ("text", "native")
 
 
 def _openhands_tools(config: Mapping[str, Any]) -> tuple[ToolSpec, ...]:
+    if (config.get("info") or {}).get("scaffold") == "codeact":
+        from swegym.plugins.openhands_agent.codeact import tool_specs as codeact_tools
+        from swegym.plugins.openhands_agent.original import load
+
+        return codeact_tools(load())
     from swegym.plugins.openhands_agent import OpenHandsAgent
     from swegym.plugins.openhands_agent.prompts import tool_specs
 
@@ -80,6 +85,9 @@ def sft_example(trajectory: Trajectory, *, format: SFTFormat = "text", tools: Se
     """``trajectory`` as one chat example; ``tools`` defaults to the agent's (``agent_tools``)."""
     if format not in FORMATS:
         raise UsageError(f"unknown SFT format {format!r} (known: {', '.join(FORMATS)})")
+    codeact = _codeact(trajectory)
+    if codeact is not None:
+        return _codeact_example(trajectory, codeact, format)
     native_recording = tool_mode(trajectory) == "native"
     if tools is None and (format == "native" or native_recording):
         tools = agent_tools(trajectory.agent, trajectory.config)
@@ -99,6 +107,37 @@ def sft_example(trajectory: Trajectory, *, format: SFTFormat = "text", tools: Se
         resolved=trajectory.resolved,
     )
     return example
+
+
+def _codeact(trajectory: Trajectory) -> Any:
+    """The openhands plugin's SFT writer for a CodeAct trajectory (OpenHands' own layout), else None."""
+    if trajectory.agent != "openhands" or (trajectory.config.get("info") or {}).get("scaffold") != "codeact":
+        return None
+    from swegym.plugins.openhands_agent import sft
+
+    return sft
+
+
+def _codeact_example(trajectory: Trajectory, writer: Any, format: str) -> dict[str, Any]:
+    messages = writer.codeact_messages(trajectory, format=format)
+    if format == "native":
+        messages = [dict(m) for m in messages]
+    example: dict[str, Any] = {"messages": _trailing_assistant(messages)}
+    if format == "native":
+        from swegym.plugins.openhands_agent.codeact import tool_specs
+        from swegym.plugins.openhands_agent.original import load
+
+        example["tools"] = [tool.to_openai() for tool in tool_specs(load())]
+    example.update(instance_id=trajectory.instance_id, sample_index=trajectory.sample_index, agent=trajectory.agent,
+                   model=trajectory.model, resolved=trajectory.resolved)
+    return example
+
+
+def _trailing_assistant(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Nothing after the last assistant turn (nothing to learn from it)."""
+    while messages and messages[-1]["role"] != "assistant":
+        messages.pop()
+    return messages
 
 
 def _plain(turns: Iterable[Turn]) -> list[dict[str, Any]]:
