@@ -34,9 +34,9 @@ def docker_unavailable() -> str | None:
     except SandboxError as exc:
         return str(exc)
     try:
-        client.images.get(DockerRuntime().base_image)
+        client.images.get(DockerRuntime().base_image_for())
     except Exception:
-        return f"the Docker base image {DockerRuntime().base_image} is missing: run `swegym env base`"
+        return f"the Docker base image {DockerRuntime().base_image_for()} is missing: run `swegym env base`"
     finally:
         client.close()
     return None

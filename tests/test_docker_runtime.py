@@ -7,6 +7,7 @@ build pip-installs pytest, so it needs PyPI (through the CA bundle on intercepte
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import uuid
@@ -16,7 +17,7 @@ import pytest
 from conftest import git, make_repo, skip_without_docker
 from swegym import Components, get_plugin_manager
 from swegym.core.instance import TaskInstance
-from swegym.core.python_provider import PythonNotFoundError
+from swegym.core.envplan import ExactPythonError
 from swegym.core.repository import EnvironmentSpec, RepositorySpec
 from swegym.core.runtime import TIMEOUT_EXIT, EnvironmentBuildError, SandboxError
 from swegym.plugins.runtimes import docker as docker_plugin
@@ -89,12 +90,24 @@ def _containers(engine, **labels: str) -> list:
 
 def test_environment_is_an_image_found_without_building(toy, engine):
     runtime, repo, instance, environment, _ = toy
-    assert environment.location == f"swegym/env/{REPO.replace('/', '__')}:0.1-" + repo.environment("0.1").spec_hash
+    base_id = engine.images.get(runtime.base_image_for("bookworm")).id
+    tag = f"swegym/env/{REPO.replace('/', '__')}:0.1-{repo.environment('0.1').spec_hash}-{base_id.split(':')[1][:12]}"
+    assert environment.location == tag  # the base image's identity is part of the tag
+    assert environment.base_image == f"{runtime.base_image_for('bookworm')} ({base_id})"
     assert engine.images.get(environment.location).labels["swegym.environment"] == environment.key
     assert environment.python == "3.11" and environment.notes == ()
     log = open(environment.log_path).read()
     assert "swegym: environment ready" in log
+    assert "(uv " in log or "swegym: Python 3.11" in log
     assert runtime.environment(repo, _instance(instance.base_commit), build=False) == environment
+
+
+def test_build_tools_and_the_shared_cache_are_there(sandbox, toy):
+    _, _, _, environment, _ = toy
+    tools = sandbox.exec("make --version && gcc --version && pkg-config --version && python -c 'import setuptools, wheel, pip'")
+    assert tools.ok, tools.output
+    cache = toy[0].cache / "uv-cache"
+    assert cache.is_dir() and any(cache.iterdir())  # uv wrote into the host's shared cache
 
 
 def test_history_stops_at_the_base_commit(sandbox, toy):
@@ -207,21 +220,38 @@ def test_a_missing_base_image_is_a_clear_error(toy):
         other.sandbox(repo2, _instance(instance.base_commit, "0.2"))
 
 
-def test_a_python_the_image_lacks_is_an_error_unless_the_nearest_is_accepted(toy, engine):
+def test_a_python_no_suite_has_gets_the_nearest_recorded_unless_exactness_is_asked(toy, engine):
     runtime, repo, instance, _, _ = toy
-    repo38 = RepositorySpec(
-        name=repo.name, url="", local_path=repo.local_path, environments={"0.3": EnvironmentSpec(python="3.8")}
+    repo312 = RepositorySpec(
+        name=repo.name, url="", local_path=repo.local_path, environments={"0.3": EnvironmentSpec(python="3.12")}
     )
-    with pytest.raises(PythonNotFoundError, match="python 3.8 is not in base image"):
-        runtime.environment(repo38, _instance(instance.base_commit, "0.3"))
-    nearest = DockerRuntime(root=runtime.root, accept_nearest_python=True)
-    environment = nearest.environment(repo38, _instance(instance.base_commit, "0.3"))
-    assert environment.python == "3.11"
-    assert environment.notes and "python 3.8 requested, using 3.11" in environment.notes[0]
-    assert "NOTE: python 3.8 requested" in open(environment.log_path).read()
+    exact = DockerRuntime(root=runtime.root, exact_python=True)
+    with pytest.raises(ExactPythonError, match=r"python 3\.12 is not reachable here \(nearest: 3\.11 from debian:bookworm\)"):
+        exact.environment(repo312, _instance(instance.base_commit, "0.3"))
+    environment = runtime.environment(repo312, _instance(instance.base_commit, "0.3"))
+    assert (environment.python, environment.python_requested, environment.python_source) == ("3.11", "3.12", "debian:bookworm")
+    assert environment.base_image.startswith(runtime.base_image_for("bookworm") + " (sha256:")
+    assert environment.base_image.split("sha256:")[1][:12] in environment.location  # the tag names the base
+    assert "python 3.12 requested, 3.11 used" in environment.notes[0]
+    log = open(environment.log_path).read()
+    assert "NOTE: python 3.12 requested, 3.11 used" in log and "# packages resolved as of: 20" in log
     engine.images.remove(environment.location)
     with pytest.raises(EnvironmentBuildError, match="was removed from the engine"):
-        nearest.environment(repo38, _instance(instance.base_commit, "0.3"), build=False)
+        runtime.environment(repo312, _instance(instance.base_commit, "0.3"), build=False)
+
+
+def test_a_failed_build_names_the_step_its_exit_code_and_output(toy, engine):
+    runtime, repo, instance, _, _ = toy
+    broken = RepositorySpec(
+        name=repo.name, url="", local_path=repo.local_path,
+        environments={"0.4": EnvironmentSpec(install="echo compiling; echo 'fatal: no compiler for fortran' >&2; exit 3")},
+    )
+    with pytest.raises(EnvironmentBuildError) as caught:
+        runtime.environment(broken, _instance(instance.base_commit, "0.4"))
+    message = str(caught.value)
+    assert "install step failed at `exit 3` (exit 3):" in message
+    assert "fatal: no compiler for fortran" in message and "log: " in message
+    assert "EnvironmentBuildError" not in message
 
 
 def test_an_unreachable_engine_is_a_clear_error(tmp_path):
@@ -250,12 +280,56 @@ def test_gc_removes_containers_of_dead_owners_only(engine, toy):
     runtime, repo, instance, _, _ = toy
     dead = subprocess.Popen(["true"])
     dead.wait()
-    orphan = engine.containers.create(
-        runtime.base_image, ["sleep", "infinity"],
-        labels={SANDBOX_LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{dead.pid}"},
-    )
+    owner = f"{socket.gethostname()}:{dead.pid}"
+    # The sandbox first: its first start in a process collects garbage itself.
     with runtime.sandbox(repo, instance) as live:
+        orphan = engine.containers.create(
+            runtime.base_image_for(), ["sleep", "infinity"], labels={SANDBOX_LABEL: "1", OWNER_LABEL: owner},
+        )
+        build = engine.containers.create(  # a build whose process was killed
+            runtime.base_image_for(), ["sleep", "infinity"], labels={"swegym.build": "x/1.0-abc", OWNER_LABEL: owner},
+        )
         removed = collect_garbage(runtime)
-        assert orphan.name in removed
+        assert orphan.name in removed and build.name in removed
         names = {c.name for c in engine.containers.list(all=True, filters={"label": SANDBOX_LABEL})}
         assert live.name in names and orphan.name not in names
+
+
+def test_a_python_38_spec_is_built_on_the_bullseye_image(toy, engine):
+    """Another suite's base image: 3.8 is nearest to bullseye's 3.9 (CI builds bullseye too)."""
+    runtime, repo, instance, _, _ = toy
+    try:
+        engine.images.get(runtime.base_image_for("bullseye"))
+    except Exception:
+        pytest.skip(f"{runtime.base_image_for('bullseye')} is not built: swegym env base --suite bullseye")
+    repo38 = RepositorySpec(
+        name=repo.name, url="", local_path=repo.local_path, environments={"0.5": EnvironmentSpec(python="3.8")}
+    )
+    environment = runtime.environment(repo38, _instance(instance.base_commit, "0.5"))
+    try:
+        assert (environment.python, environment.python_source) == ("3.9", "debian:bullseye")
+        with runtime.sandbox(repo38, _instance(instance.base_commit, "0.5")) as sandbox:
+            result = sandbox.exec("python --version && gcc --version | head -1 && python -m pytest -q test_calc.py")
+        assert "Python 3.9" in result.output and "gcc" in result.output
+        assert "1 failed" in result.output  # the buggy base commit, run by bullseye's interpreter
+    finally:
+        engine.images.remove(environment.location)
+
+
+def test_env_base_builds_the_suites_the_python_versions_need(engine, tmp_path):
+    """Built already (CI builds bookworm and bullseye): the command finds them and says so."""
+    tags = {suite: DockerRuntime().base_image_for(suite) for suite in ("bookworm", "bullseye")}
+    for tag in tags.values():
+        try:
+            engine.images.get(tag)
+        except Exception:
+            pytest.skip(f"{tag} is not built: swegym env base --suite bookworm --suite bullseye")
+    out = subprocess.run(
+        [sys.executable, "-m", "swegym", "env", "base", "--python", "3.12", "--python", "3.8", "--python", "3.11"],
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "COLUMNS": "200"},
+    )
+    assert out.returncode == 0, out.stderr
+    lines = [line for line in out.stdout.splitlines() if line.startswith("base image ready")]
+    assert len(lines) == 2  # 3.12 and 3.11 both use bookworm
+    assert lines[0].startswith(f"base image ready: {tags['bookworm']} (python 3.11, ")
+    assert lines[1].startswith(f"base image ready: {tags['bullseye']} (python 3.9, ")

@@ -51,6 +51,9 @@ def test_gold_resolves_every_demo_instance_and_empty_none(tmp_path, runtime_name
     report = json.loads((report_dir / "report.json").read_text())[ID]
     assert report["resolved"] and report["patch_successfully_applied"]
     assert report["tests_status"]["FAIL_TO_PASS"]["success"] == ["tests/test_version.py::test_compare_with_unrelated_objects"]
+    environment = report["environment"]  # what the tests ran in, in every report
+    assert environment["python_used"] and environment["install_path"] == "pip" and environment["key"]
+    assert summary["swegym"]["python"][ID].endswith("(pip)") and "python (install)" in out
 
     swegym("eval", "--dataset", "demo", "--predictions", "empty", "--run-id", "empty-run", "--runtime", runtime_name, cwd=tmp_path)
     empty = json.loads((tmp_path / "empty.empty-run.json").read_text())
@@ -81,8 +84,12 @@ def no_leftovers(runtime, tmp_path):
     """Nothing of the sandbox is still running: no process, no container."""
     assert processes_mentioning(str(tmp_path)) == []
     if runtime.name == "docker":
+        from swegym.plugins.runtimes.docker import OWNER_LABEL, owner_id
+
+        # this process's sandboxes only: other runs may share the engine
         client = runtime.client()
-        assert client.containers.list(all=True, filters={"label": "swegym.sandbox"}) == []
+        mine = client.containers.list(all=True, filters={"label": ["swegym.sandbox", f"{OWNER_LABEL}={owner_id()}"]})
+        assert mine == []
 
 
 def graded(runtime, instance, patch, timeout=60):

@@ -16,7 +16,7 @@ from swegym.commands.common import (
     select_instances,
 )
 from swegym.core.datasets import load_instances, write_instances
-from swegym.core.evaluation import GradeJob, grade_job, model_dir_name, read_report, run_summary, write_json_atomic
+from swegym.core.evaluation import GradeJob, grade_job, model_dir_name, python_column, read_report, run_summary, write_json_atomic
 from swegym.core.experiment import ExperimentConfig
 from swegym.core.failure_reasons import HARNESS_ERROR
 from swegym.core.instance import natural_key
@@ -107,13 +107,15 @@ def _print_summary(app, summary, results, *, cached, elapsed, summary_path, run_
     table = Table(title=f"{summary['resolved_instances']}/{summary['submitted_instances']} resolved", show_header=True)
     table.add_column("instance_id", no_wrap=True)
     table.add_column("status")
+    table.add_column("python (install)")
     table.add_column("reason / flags", overflow="fold")
     colors = {"resolved": "green", "unresolved": "yellow", "empty_patch": "dim"}
     for instance_id in sorted(results, key=natural_key):
         result = results[instance_id]
         color = colors.get(result.status.value, "red")
         detail = "; ".join(x for x in (result.reason, ", ".join(result.flags)) if x)
-        table.add_row(instance_id, f"[{color}]{result.status.value}[/]", detail)
+        python = python_column(result) if result.environment else "-"
+        table.add_row(instance_id, f"[{color}]{result.status.value}[/]", python, detail)
     app.console.print(table)
     app.console.print(
         f"submitted {summary['submitted_instances']}, completed {summary['completed_instances']}, "

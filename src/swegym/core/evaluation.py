@@ -14,7 +14,8 @@ from pathlib import Path
 
 import attrs
 
-from swegym.core.failure_reasons import ENVIRONMENT, HARNESS_ERROR, failure_reason
+from swegym.core.errors import SwegymError
+from swegym.core.failure_reasons import ENVIRONMENT, ENVIRONMENT_FAILED, HARNESS_ERROR, failure_reason
 from swegym.core.harness import Grading, grade, write_artifacts
 from swegym.core.instance import TaskInstance, natural_key
 from swegym.core.predictions import EMPTY, GOLD, load_predictions
@@ -42,15 +43,36 @@ class GradeJob:
 
 
 def grade_job(job: GradeJob) -> GradingResult:
-    """Grade one instance (building its environment if needed) and write its artifacts."""
-    if job.patch.strip():
-        job.runtime.environment(job.repo, job.instance, build=True)
+    """Grade one instance (building its environment if needed) and write its artifacts.
+
+    An environment that cannot be built is this instance's error: its report.json says why.
+    """
+    environment = None
+    try:
+        environment = job.runtime.environment(job.repo, job.instance, build=bool(job.patch.strip()))
+    except SwegymError as exc:
+        if job.patch.strip():
+            return write_error(job.instance, job.patch, Path(job.log_dir), f"environment build failed: {exc}")
     grading: Grading = grade(job.runtime, job.repo, job.instance, job.patch, timeout=job.timeout)
     grading = attrs.evolve(grading, result=attrs.evolve(grading.result, timeout_s=job.timeout))
+    if grading.result.environment is None and environment is not None:
+        grading = attrs.evolve(grading, result=attrs.evolve(grading.result, environment=environment.summary()))
     if grading.result.status is GradeStatus.TIMEOUT:  # SWE-bench's words, which its run report looks for
         grading = attrs.evolve(grading, test_output=f"{grading.test_output}\n\nTimeout error: {job.timeout:g} seconds exceeded.")
     write_artifacts(grading, Path(job.log_dir))
     return grading.result
+
+
+def write_error(instance: TaskInstance, patch: str, directory: Path, reason: str) -> GradingResult:
+    """An instance whose environment could not be built: its report.json (status error,
+    flagged ``environment_build_failed``) says why; it counts as an error, not completed,
+    and a later run of the same run id tries it again."""
+    result = GradingResult(
+        instance.instance_id, GradeStatus.ERROR, patch_exists=bool(patch.strip()), reason=reason,
+        flags=(ENVIRONMENT_FAILED,), environment={"error": reason},
+    )
+    write_artifacts(Grading(result, patch, log=reason), directory)
+    return result
 
 
 def read_report(directory: Path, instance_id: str, *, timeout: float | None = None) -> GradingResult | None:
@@ -58,6 +80,7 @@ def read_report(directory: Path, instance_id: str, *, timeout: float | None = No
 
     A timeout is final only for a limit no longer than the one it was graded under: given
     this run's ``timeout``, a timeout graded under a shorter (or unrecorded) one is None.
+    An environment that failed to build is tried again.
     """
     path = directory / "report.json"
     if not path.is_file():
@@ -67,6 +90,8 @@ def read_report(directory: Path, instance_id: str, *, timeout: float | None = No
     except (json.JSONDecodeError, KeyError):
         return None  # torn or foreign: grade again
     extra = report.get("swegym", {})
+    if ENVIRONMENT_FAILED in extra.get("flags", ()):
+        return None  # the environment may build now
     recorded = extra.get("timeout_s")
     if timeout is not None and extra.get("status") == GradeStatus.TIMEOUT and (recorded is None or recorded < timeout):
         return None
@@ -84,6 +109,7 @@ def read_report(directory: Path, instance_id: str, *, timeout: float | None = No
         timeout_s=recorded,
         isolation=extra.get("isolation", ""),
         results_channel=extra.get("results_channel", ""),
+        environment=report.get("environment"),
     )
 
 
@@ -107,7 +133,7 @@ def run_summary(
     submitted = [i for i in all_ids if i in predictions]
     empty = [i for i in submitted if not predictions[i].strip()]
     graded = [i for i in submitted if i in results and results[i].status is not GradeStatus.EMPTY_PATCH]
-    completed = [i for i in graded if HARNESS_ERROR not in results[i].flags]
+    completed = [i for i in graded if not {HARNESS_ERROR, ENVIRONMENT_FAILED} & set(results[i].flags)]
     resolved = [i for i in completed if results[i].resolved]
     unresolved = [i for i in completed if not results[i].resolved]
     errors = [i for i in submitted if i not in empty and i not in completed]
@@ -152,10 +178,24 @@ def run_summary(
             "patch_failed_ids": _ids(by_status["patch_failed"]),
             "timeout_ids": _ids(by_status["timeout"]),
             "test_error_ids": _ids(i for i in by_status["error"] if i in completed),
+            "environment_failed_ids": _ids(i for i in results if ENVIRONMENT_FAILED in results[i].flags),
             "flagged": {i: list(results[i].flags) for i in _ids(results) if results[i].flags},
             "tampered": {i: results[i].reason for i in _ids(by_status["tampered"])},
+            "python": {i: python_column(results[i]) for i in _ids(results) if results[i].environment},
+            "error_reasons": {i: results[i].reason for i in _ids(results) if results[i].status is GradeStatus.ERROR},
         },
     }
+
+
+def python_column(result: GradingResult) -> str:
+    """``3.12->3.11 (pip)``: the Python requested and used, and the install path."""
+    environment = result.environment or {}
+    if "error" in environment:
+        return "environment failed"
+    used = environment.get("python_used") or "?"
+    requested = environment.get("python_requested")
+    python = used if not requested or requested == used else f"{requested}->{used}"
+    return f"{python} ({environment.get('install_path', 'pip')})"
 
 
 def _ids(values: Iterable[str]) -> list[str]:

@@ -19,6 +19,8 @@ AMBIGUOUS = "ambiguous"  #: the environment or the patch
 
 #: Flag on a result that no report.json backs: the grader itself failed (SWE-bench: an error).
 HARNESS_ERROR = "harness_error"
+#: Flag on a result whose environment could not be built (report.json says why; an error).
+ENVIRONMENT_FAILED = "environment_build_failed"
 
 # (reason, tier, pattern) in order, the first match wins: SWE-bench 5's signatures, so that
 # its report and swegym's classify the same log alike.
@@ -54,6 +56,8 @@ def failure_reason(result: GradingResult, test_output: str = "") -> tuple[str, s
     """
     if result.status in (GradeStatus.RESOLVED, GradeStatus.EMPTY_PATCH, GradeStatus.PATCH_FAILED):
         return None
+    if ENVIRONMENT_FAILED in result.flags:
+        return ENVIRONMENT_FAILED, ENVIRONMENT
     if HARNESS_ERROR in result.flags:
         return classify_text(result.reason) or (HARNESS_ERROR, ENVIRONMENT)
     if result.status is GradeStatus.TIMEOUT:

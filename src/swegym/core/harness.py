@@ -282,7 +282,12 @@ def grade(
         run = run_tests(sandbox, instance, spec, timeout=timeout, touched=touched)
     mismatch = ("python_version_mismatch",) if sandbox.environment.notes else ()
     flags = tuple(sorted(set(sanitized.flags) | set(tree_flags))) + mismatch
-    result = attrs.evolve(grade_run(instance, run, flags=flags), duration_s=time.monotonic() - started, isolation=sandbox.isolation)
+    result = attrs.evolve(
+        grade_run(instance, run, flags=flags),
+        duration_s=time.monotonic() - started,
+        isolation=sandbox.isolation,
+        environment=sandbox.environment.summary(),
+    )
     log.append(f"graded {result.status.value} in {result.duration_s:.2f}s (tests {run.duration_s:.2f}s)")
     return Grading(result, patch, eval_script=run.eval_script, test_output=run.log, log="\n".join(log))
 

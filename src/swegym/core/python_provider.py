@@ -1,9 +1,10 @@
 """Finding a Python interpreter for an environment's requested version.
 
 Providers are tried in order: the system's interpreters (Debian's ``python3.X`` or the
-running one), pyenv-installed ones, then ``uv``-managed ones when uv is installed. A
-version that none provides is an error, unless the caller accepts the nearest available
-version; that choice is recorded in the build log and every report.
+running one), pyenv-installed ones, ``uv``-managed ones already installed, then ``uv python
+install`` where uv's downloads are reachable. A version none provides is replaced by the
+nearest available one (recorded in the build log and every report), or, when exactness is
+asked for, is an error.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import attrs
 
+from swegym.core.envrecipe import nearest, version_key
 from swegym.core.errors import SwegymError
 
 
@@ -32,6 +35,7 @@ class PythonChoice:
     version: str  # major.minor
     requested: str | None
     provider: str
+    fallback: str = ""  # why no exact interpreter could be had (uv's download failed, ...)
 
     @property
     def exact(self) -> bool:
@@ -41,7 +45,7 @@ class PythonChoice:
     def note(self) -> str:
         if self.exact:
             return ""
-        return f"python {self.requested} requested, using {self.version} ({self.path}, nearest available)"
+        return f"python {self.requested} requested, {self.version} used ({self.path}, nearest available)"
 
 
 def _version_of(path: str) -> str | None:
@@ -113,8 +117,13 @@ def available_pythons() -> list[tuple[str, str, str]]:
     return found
 
 
-def find_python(requested: str | None, *, accept_nearest: bool = False) -> PythonChoice:
-    """An interpreter for ``requested`` (``"3.8"``; None: the one running swegym)."""
+def find_python(requested: str | None, *, exact: bool = False, uv_install_dir: Path | None = None) -> PythonChoice:
+    """An interpreter for ``requested`` (``"3.8"``; None: the one running swegym).
+
+    An installed interpreter of that version first (system, pyenv, uv's); else uv installs
+    it (``uv_install_dir``) where uv's downloads are reachable; else the nearest installed
+    version (on a tie the older), unless ``exact``: then a clear error.
+    """
     if requested is None:
         version = "%d.%d" % sys.version_info[:2]
         return PythonChoice(getattr(sys, "_base_executable", sys.executable), version, None, "system")
@@ -122,17 +131,20 @@ def find_python(requested: str | None, *, accept_nearest: bool = False) -> Pytho
     for provider, path, version in found:
         if version == requested:
             return PythonChoice(path, version, requested, provider)
-    versions = sorted({version for _, _, version in found}, key=_key)
-    if accept_nearest and found:
-        target = _key(requested)
-        provider, path, version = min(found, key=lambda f: (abs(_key(f[2])[1] - target[1]), -_key(f[2])[1]))
-        return PythonChoice(path, version, requested, provider)
+    note = ""
+    if uv_install_dir is not None:
+        from swegym.core.uv_tool import python_install
+
+        path, note = python_install(requested, install_dir=uv_install_dir, cache=uv_install_dir.parent)
+        if path:
+            return PythonChoice(path, requested, requested, "uv")
+    versions = sorted({version for _, _, version in found}, key=version_key)
+    if not exact and found:
+        version = nearest(requested, versions)
+        provider, path, _ = next(f for f in found if f[2] == version)
+        return PythonChoice(path, version, requested, provider, fallback=note)
     raise PythonNotFoundError(
-        f"python {requested} is not available (found: {', '.join(versions) or 'none'}); install it "
-        "(apt, pyenv or 'uv python install'), or accept the nearest version with -o runtime.accept_nearest_python=true"
+        f"python {requested} is not available (found: {', '.join(versions) or 'none'}"
+        + (f"; {note}" if note else "")
+        + "); install it (apt, pyenv or 'uv python install'), or drop -o runtime.exact_python=true to use the nearest"
     )
-
-
-def _key(version: str) -> tuple[int, int]:
-    major, _, minor = version.partition(".")
-    return int(major or 0), int(minor or 0)

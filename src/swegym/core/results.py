@@ -57,6 +57,9 @@ class GradingResult:
     isolation: str = ""
     #: where per-test outcomes came from: "pytest_plugin" (swegym's guard) or "log"
     results_channel: str = ""
+    #: the environment the tests ran in (``Environment.summary()``: Python requested/used,
+    #: install path, base image), or why it could not be built
+    environment: Mapping[str, Any] | None = None
 
     @property
     def resolved(self) -> bool:
@@ -72,6 +75,8 @@ class GradingResult:
         }
         if self.patch_applied:
             report["tests_status"] = self.tests_status
+        if self.environment is not None:
+            report["environment"] = dict(self.environment)
         report["swegym"] = {
             "status": self.status.value,
             "flags": list(self.flags),
@@ -101,6 +106,7 @@ class GradingResult:
             "timeout_s": self.timeout_s,
             "isolation": self.isolation,
             "results_channel": self.results_channel,
+            "environment": dict(self.environment) if self.environment is not None else None,
         }
 
     @classmethod

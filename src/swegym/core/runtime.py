@@ -62,6 +62,26 @@ class Environment:
     python: str = ""
     notes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     log_path: str = ""
+    python_requested: str | None = None
+    python_source: str = ""  # debian:<suite>, uv, conda, image, or the local provider
+    python_path: str = ""
+    install: str = "pip"  # pip, conda or conda-translated
+    base_image: str = ""  # tag (id) of the image it was built from (Docker)
+    resolved_as_of: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """What report.json and the eval summary say about the environment an instance ran in."""
+        return {
+            "key": self.key,
+            "python_requested": self.python_requested,
+            "python_used": self.python,
+            "python_source": self.python_source,
+            "install_path": self.install,
+            "python_path": self.python_path,
+            "base_image": self.base_image,
+            "resolved_as_of": self.resolved_as_of,
+            "substitutions": list(self.notes),
+        }
 
     @classmethod
     def load(cls, marker: Path) -> Environment:

@@ -57,6 +57,15 @@ class LocalExecutor(Executor):
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def error_text(exc: BaseException) -> str:
+    """A job's error for people: swegym's own errors are their message (no class path)."""
+    from swegym.core.errors import SwegymError
+
+    if isinstance(exc, SwegymError):
+        return str(exc)
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
 def _watch_parent(main_pid: int) -> None:
     """Worker initializer: die when the main process dies, even by kill -9.
 
@@ -85,7 +94,7 @@ def _call(function: Callable, job: object) -> Outcome:
     except KeyboardInterrupt:
         raise
     except Exception as exc:
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        detail = error_text(exc)
         return Outcome(job, error=detail)
 
 

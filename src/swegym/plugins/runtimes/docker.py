@@ -27,18 +27,36 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import attrs
 
 from swegym import hookimpl
-from swegym.core.envbuild import build_script, checkout_script, reset_script
+from swegym.core.conda_env import translate
+from swegym.core.envbuild import (
+    InstallOptions,
+    build_failure,
+    build_script,
+    checkout_script,
+    reset_script,
+)
+from swegym.core.envplan import CONDA, plan_environment, requested_python
+from swegym.core.envprepare import (
+    commit_date,
+    conda_create_command,
+    conda_reachable,
+    environment_file,
+    patch_script,
+    patched,
+    resolution_date,
+    write_log_header,
+)
+from swegym.core.envrecipe import DEFAULT_SUITE, SUITES, base_tag, nearest
 from swegym.core.git_source import cache_dir, ensure_bare_clone, resolve_git_source
 from swegym.core.instance import TaskInstance
 from swegym.core.python_provider import PythonChoice, PythonNotFoundError
 from swegym.core.repository import RepositorySpec
 from swegym.core.runtime import (
-    TIMEOUT_EXIT,
     CommandResult,
     Environment,
     EnvironmentBuildError,
@@ -46,8 +64,9 @@ from swegym.core.runtime import (
     Sandbox,
     SandboxError,
 )
-from swegym.plugins.runtimes.docker_base import build_base_image, default_mirror
+from swegym.core.uv_tool import python_install, uv_binary, uv_version
 from swegym.plugins.runtimes import process
+from swegym.plugins.runtimes.docker_base import build_base_image, default_mirror
 
 TESTBED = "/testbed"
 VENV = "/opt/swegym/venv"
@@ -56,7 +75,10 @@ SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SANDBOX_LABEL = "swegym.sandbox"
 OWNER_LABEL = "swegym.owner"  # host:pid of the process that opened the sandbox, for `swegym env gc`
 BUILD_LABEL = "swegym.build"
-CA_VARIABLES = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+CA_VARIABLES = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "NODE_EXTRA_CA_CERTS")
+# Where a build container sees the host's CA bundle: beside the image's own store, so that a
+# spec's `apt-get upgrade` can still update ca-certificates (a bind over its file cannot).
+CA_IN_BUILDS = "/opt/swegym/host-ca-certificates.crt"
 # Host settings a build container should see (a package index, a proxy).
 PASSED_TO_BUILDS = (
     "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST",
@@ -75,19 +97,34 @@ class DockerRuntime(Runtime):
 
     name: ClassVar[str] = "docker"
 
-    base_image: str = attrs.field(
-        default="swegym/base:bookworm", metadata={"help": "image environments are built from (swegym env base builds it)"}
+    base_image: str | None = attrs.field(
+        default=None,
+        metadata={"help": "one image for every environment (default: swegym/base:<suite>-<recipe>, the Debian suite per Python)"},
     )
     base_pull: bool = attrs.field(default=False, metadata={"help": "pull base_image from a registry instead of building it"})
-    mirror: str = attrs.field(
-        factory=default_mirror, metadata={"help": "Debian mirror for the base image (default: the one apt uses here)"}
+    base_build: bool = attrs.field(
+        default=True, metadata={"help": "build a missing swegym/base:<suite> image on first use (debootstrap, ~2 min)"}
+    )
+    mirror: str | None = attrs.field(
+        default=None, metadata={"help": "Debian mirror for base images (default: the one apt uses here for the suite)"}
     )
     ca_bundle: str | None = attrs.field(
         factory=default_ca_bundle,
         metadata={"help": "CA bundle mounted into build containers (PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE)"},
     )
-    accept_nearest_python: bool = attrs.field(
-        default=False, metadata={"help": "build with the image's Python when the spec asks for another version"}
+    exact_python: bool = attrs.field(
+        default=False,
+        metadata={"help": "fail when the spec's Python version is not reachable (default: use the nearest, recorded)"},
+    )
+    uv_python: bool = attrs.field(
+        default=True, metadata={"help": "try uv-managed CPython (uv python install) for versions no Debian suite has"}
+    )
+    conda: Literal["auto", "translate", "require"] = attrs.field(
+        default="auto",
+        metadata={"help": "environment.yml specs: auto (conda when channels answer, else pip), translate, require"},
+    )
+    resolve_as_of_commit: bool = attrs.field(
+        default=True, metadata={"help": "resolve unpinned requirements as of the setup commit's date (uv/pip)"}
     )
     memory_mb: int = attrs.field(default=4096, metadata={"help": "memory limit per sandbox in MiB"})
     cpus: float = attrs.field(default=2.0, metadata={"help": "CPUs per sandbox"})
@@ -122,46 +159,64 @@ class DockerRuntime(Runtime):
 
     # -- the base image ------------------------------------------------------------------
 
-    def build_base(self, console_log: Callable[[str], None] = print, *, force: bool = False) -> str:
-        """Make ``base_image`` exist (debootstrap + import, or pull with ``base_pull``); returns its id."""
+    def base_image_for(self, suite: str = DEFAULT_SUITE) -> str:
+        """The base image of a Debian suite (or the one ``base_image`` set for all)."""
+        return self.base_image or base_tag(suite, uv_version=uv_version())
+
+    def build_base(
+        self, console_log: Callable[[str], None] = print, *, force: bool = False, suite: str = DEFAULT_SUITE
+    ) -> str:
+        """Make the suite's base image exist (debootstrap + import, or pull with ``base_pull``); returns its id."""
         import docker
 
+        tag = self.base_image_for(suite)
         client = self.client(timeout=None)
         lock_dir = self.cache / "envs" / "docker"
         lock_dir.mkdir(parents=True, exist_ok=True)
-        with contextlib.closing(client), open(lock_dir / ".base.lock", "w") as lock:
+        with contextlib.closing(client), open(lock_dir / f".base-{suite}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not force:
                 try:
-                    return client.images.get(self.base_image).id
+                    return client.images.get(tag).id
                 except docker.errors.ImageNotFound:
                     pass
             if self.base_pull:
-                console_log(f"swegym: pulling {self.base_image}")
+                console_log(f"swegym: pulling {tag}")
                 try:
-                    return client.images.pull(self.base_image).id
+                    return client.images.pull(tag).id
                 except docker.errors.APIError as exc:
-                    raise EnvironmentBuildError(f"could not pull {self.base_image}: {exc.explanation or exc}") from None
+                    raise EnvironmentBuildError(f"could not pull {tag}: {exc.explanation or exc}") from None
+            if self.base_image:
+                raise EnvironmentBuildError(
+                    f"base image {tag} not found; swegym builds only its own swegym/base:<suite> images: "
+                    "leave runtime.base_image unset, or pull it with -o runtime.base_pull=true"
+                )
             return build_base_image(
-                client, self.base_image, mirror=self.mirror, work_dir=lock_dir / ".base-build", console_log=console_log
+                client, tag, suite=suite, mirror=self.mirror or default_mirror(suite),
+                work_dir=lock_dir / ".base-build", console_log=console_log, uv=uv_binary(),
             )
 
-    def _ensure_base(self, client: Any) -> None:
+    def _base_id(self, client: Any, suite: str) -> str:
+        """The id of the suite's base image; a clear error (or a pull) when it is missing."""
         import docker
 
+        tag = self.base_image_for(suite)
         try:
-            client.api.inspect_image(self.base_image)
+            return client.api.inspect_image(tag)["Id"]
         except docker.errors.ImageNotFound:
-            if not self.base_pull:
-                raise EnvironmentBuildError(f"base image {self.base_image} not found: run `swegym env base`") from None
-            self.build_base()
+            if self.base_pull or (self.base_build and not self.base_image):
+                return self.build_base(suite=suite)  # once, under a lock: other builds wait for it
+            hint = "swegym env base" + ("" if self.base_image or suite == DEFAULT_SUITE else f" --suite {suite}")
+            raise EnvironmentBuildError(f"base image {tag} not found: run `{hint}`") from None
 
     # -- environments --------------------------------------------------------------------
 
-    def image_tag(self, repo: RepositorySpec, version: str) -> str:
+    def image_tag(self, repo: RepositorySpec, version: str, base_id: str = "") -> str:
+        """``swegym/env/<repo>:<version>-<spec hash>-<base image id>``: a rebuilt base is a new tag."""
         spec = repo.environment(version)
         name = re.sub(r"[^a-z0-9._-]+", "-", repo.slug.lower()).strip("-._")
-        tag = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{version}-{spec.spec_hash}").lstrip(".-")
+        base = base_id.split(":")[-1][:12]
+        tag = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{version}-{spec.spec_hash}" + (f"-{base}" if base else "")).lstrip(".-")
         return f"swegym/env/{name}:{tag[-128:]}"
 
     def environment_dir(self, repo: RepositorySpec, version: str) -> Path:
@@ -171,7 +226,7 @@ class DockerRuntime(Runtime):
     def environment(self, repo: RepositorySpec, instance: TaskInstance, *, build: bool = True) -> Environment:
         directory = self.environment_dir(repo, instance.version)
         marker = directory / "environment.json"
-        if marker.exists() and self._image_exists(Environment.load(marker).location):
+        if self._usable(marker, check_base=build):
             return Environment.load(marker)
         if not build:
             state = "was removed from the engine" if marker.exists() else "is not built"
@@ -181,10 +236,32 @@ class DockerRuntime(Runtime):
         directory.mkdir(parents=True, exist_ok=True)
         with open(directory / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # one build per environment, across processes
-            if marker.exists() and self._image_exists(Environment.load(marker).location):
+            if self._usable(marker, check_base=True):
                 return Environment.load(marker)
             marker.unlink(missing_ok=True)
             return self._build(repo, instance, directory)
+
+    def _usable(self, marker: Path, *, check_base: bool) -> bool:
+        """The recorded environment's image exists (and, with ``check_base``, its base image
+        was not rebuilt since: a rebuilt base has another id, so environments rebuild)."""
+        import docker
+
+        if not marker.exists():
+            return False
+        environment = Environment.load(marker)
+        with contextlib.closing(self.client()) as client:
+            try:
+                client.api.inspect_image(environment.location)
+            except docker.errors.ImageNotFound:
+                return False
+            if not check_base or not environment.base_image:
+                return True
+            tag, _, recorded = environment.base_image.partition(" ")
+            try:
+                current = client.api.inspect_image(tag)["Id"]
+            except docker.errors.ImageNotFound:
+                return True  # the base is gone, the environment image is whole
+            return current == recorded.strip("()")
 
     def _image_exists(self, tag: str) -> bool:
         import docker
@@ -196,57 +273,113 @@ class DockerRuntime(Runtime):
                 return False
         return True
 
+    def _plan(self, repo: RepositorySpec, instance: TaskInstance, bare: Path, setup_commit: str, notes: list[str]):
+        """The build's plan: the environment file, the Python (uv's exact one where reachable)."""
+        spec = repo.environment(instance.version)
+        env_file = environment_file(spec, bare, setup_commit)
+        requested, _ = requested_python(spec, env_file)
+        conda_ok = conda_reachable(env_file, self.conda, self.cache, notes)
+        uv_python = None
+        if requested and requested not in SUITES.values() and self.uv_python and not conda_ok and not self.base_image:
+            uv_python, note = python_install(requested, install_dir=self.cache / "uv-python", cache=self.cache)
+            if uv_python is None:
+                notes.append(f"{note}: using the nearest Debian suite's python")
+        plan = plan_environment(
+            repo, instance.version, conda_reachable=conda_ok, uv_python=uv_python is not None,
+            env_file=env_file, conda=self.conda,
+        )
+        return plan, env_file, uv_python
+
     def _build(self, repo: RepositorySpec, instance: TaskInstance, directory: Path) -> Environment:
         spec = repo.environment(instance.version)
         started = time.monotonic()
         log_path = directory / "build.log"
-        tag = self.image_tag(repo, instance.version)
         setup_commit = instance.environment_setup_commit or instance.base_commit
+        bare = self.bare_clone(repo)
+        notes: list[str] = []
+        plan, env_file, uv_python = self._plan(repo, instance, bare, setup_commit, notes)
+        if not self.base_image:
+            plan.python.check(self.exact_python)
+        resolved_as_of = None
+        if self.resolve_as_of_commit:
+            resolved_as_of = resolution_date(commit_date(bare, setup_commit), plan.python.used, notes)
         client = self.client(timeout=None)
         api = client.api
-        self._ensure_base(client)
-        objects = self.bare_clone(repo) / "objects"
-        binds = {str(objects): {"bind": OBJECTS, "mode": "ro"}}
+        base_tag_used = self.base_image_for(plan.suite)
+        base_id = self._base_id(client, plan.suite)
+        tag = self.image_tag(repo, instance.version, base_id)
+        binds = {str(bare / "objects"): {"bind": OBJECTS, "mode": "ro"}}
+        for name, inside in (("uv-cache", "/root/.cache/uv"), ("pip-cache", "/root/.cache/pip")):
+            (self.cache / name).mkdir(parents=True, exist_ok=True)
+            binds[str(self.cache / name)] = {"bind": inside, "mode": "rw"}  # shared by every build
+        if uv_python:
+            binds[str(self.cache / "uv-python")] = {"bind": "/opt/swegym/uv-python-host", "mode": "ro"}
         env = {"PATH": SYSTEM_PATH, "HOME": "/root", "LANG": "C.UTF-8", "DEBIAN_FRONTEND": "noninteractive",
-               "GIT_TERMINAL_PROMPT": "0", "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_CACHE_DIR": "1"}
+               "GIT_TERMINAL_PROMPT": "0", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
         env.update({name: os.environ[name] for name in PASSED_TO_BUILDS if name in os.environ})
         if self.ca_bundle:
             if not os.path.isfile(self.ca_bundle):
                 raise EnvironmentBuildError(
                     f"ca_bundle {self.ca_bundle} does not exist; set -o runtime.ca_bundle=none or a file"
                 )
-            binds[self.ca_bundle] = {"bind": self.ca_bundle, "mode": "ro"}
-            env.update(dict.fromkeys(CA_VARIABLES, self.ca_bundle))
+            binds[self.ca_bundle] = {"bind": CA_IN_BUILDS, "mode": "ro"}
+            env.update(dict.fromkeys(CA_VARIABLES, CA_IN_BUILDS))
         container = api.create_container(
-            self.base_image,
+            base_tag_used,
             ["sleep", "infinity"],
             name=f"swegym-build-{uuid.uuid4().hex[:12]}",
-            labels={BUILD_LABEL: self.environment_key(repo, instance.version)},
+            labels={BUILD_LABEL: self.environment_key(repo, instance.version), OWNER_LABEL: owner_id()},
             working_dir="/",
             host_config=api.create_host_config(binds=binds, init=True, network_mode="bridge"),
         )["Id"]
         try:
             api.start(container)
-            python = self._image_python(api, container, spec.python)
+            if self.base_image:  # a user's image: its own interpreters
+                choice = self._image_python(api, container, plan.python.requested)
+                plan = attrs.evolve(plan, python=attrs.evolve(plan.python, used=choice.version, source="image"))
+                plan.python.check(self.exact_python)
+                python_path = choice.path
+            elif uv_python:
+                relative = Path(uv_python).relative_to(Path(self.cache / "uv-python").resolve())
+                name = relative.parts[0]  # cpython-3.X.Y-linux-x86_64-gnu: copied whole into the build
+                python_path = f"/opt/swegym/python/{relative}"
+            elif plan.install == CONDA:
+                python_path = f"{VENV}/bin/python"
+            else:
+                python_path = f"/usr/bin/python{plan.python.used}"
             with log_path.open("w") as handle:
-                handle.write(f"# swegym environment build: {repo.name} {instance.version} ({spec.spec_hash})\n")
-                handle.write(f"# image: {tag} from {self.base_image}\n")
-                handle.write(f"# python: {python.path} ({python.version}; in the base image)\n")
-                if python.note:
-                    handle.write(f"# NOTE: {python.note}\n")
-                handle.write(f"# setup commit: {setup_commit}\n")
-                checkout = _fresh_testbed() + checkout_script(setup_commit, objects=OBJECTS)
-                install = build_script(spec, python=python.path, venv=VENV, testbed=TESTBED, allow_system_steps=True)
-                for label, script in (("checkout", checkout), ("install", install)):
+                write_log_header(
+                    handle, title=f"{repo.name} {instance.version} ({spec.spec_hash})", plan=plan, python_path=python_path,
+                    setup_commit=setup_commit, resolved_as_of=resolved_as_of, base_image=f"{base_tag_used} ({base_id})",
+                    notes=notes,
+                )
+                handle.write(f"# image: {tag}\n")
+                steps = [("checkout", _fresh_testbed() + checkout_script(setup_commit, objects=OBJECTS))]
+                if uv_python:
+                    steps.append(("python", f"mkdir -p /opt/swegym/python && cp -a /opt/swegym/uv-python-host/{name} /opt/swegym/python/\n"))
+                translation, conda_command = None, None
+                if env_file is not None:
+                    patched_file = self._patched_environment_file(api, container, env_file, spec, env, handle)
+                    if plan.install == CONDA:
+                        conda_command = conda_create_command("/opt/swegym/envfile/environment.yml", VENV, resolved_as_of, "/opt/swegym/conda-tools")
+                    else:
+                        translation = translate(patched_file)
+                options = InstallOptions(
+                    python=python_path, exclude_newer=resolved_as_of, shim_dir="/opt/swegym/build-bin",
+                    requested_python=plan.python.requested, conda=translation, conda_exact=conda_command,
+                )
+                steps.append(("install", build_script(spec, venv=VENV, testbed=TESTBED, allow_system_steps=True, options=options)))
+                for label, script in steps:
                     handle.write(f"\n## {label}\n{script}\n")
                     handle.flush()
+                    step_started = time.monotonic()
                     code = _exec_streaming(api, container, script, env=env, timeout=self.build_timeout, out=handle)
+                    handle.write(f"\n# {label}: {time.monotonic() - step_started:.1f} s\n")
                     if code != 0:
-                        reason = "timed out" if code in (TIMEOUT_EXIT, 137) else f"exit code {code}"
-                        raise EnvironmentBuildError(
-                            f"building {repo.name} {instance.version} failed at {label} ({reason}); log: {log_path}"
-                        )
+                        handle.flush()
+                        raise build_failure(repo, instance.version, label, code, log_path)
                 repository, _, version = tag.rpartition(":")
+                commit_started = time.monotonic()
                 image = api.commit(
                     container,
                     repository=repository,
@@ -254,7 +387,11 @@ class DockerRuntime(Runtime):
                     changes=[f"ENV PATH={VENV}/bin:{SYSTEM_PATH}", f"ENV VIRTUAL_ENV={VENV}", f"WORKDIR {TESTBED}",
                              f"LABEL swegym.environment={self.environment_key(repo, instance.version)}"],
                 )["Id"]
-                handle.write(f"\n# committed {tag} ({image[:19]}) in {time.monotonic() - started:.0f} s\n")
+                size = api.inspect_image(image).get("Size", 0)
+                handle.write(
+                    f"\n# committed {tag} ({image[:19]}, {size / 1e6:.0f} MB; commit {time.monotonic() - commit_started:.1f} s)"
+                    f" in {time.monotonic() - started:.0f} s\n"
+                )
         finally:
             _remove(api, container)
             client.close()
@@ -264,15 +401,35 @@ class DockerRuntime(Runtime):
             version=instance.version,
             spec_hash=spec.spec_hash,
             location=tag,
-            python=python.version,
-            notes=(python.note,) if python.note else (),
+            python=plan.python.used,
+            notes=tuple(n for n in (plan.python.note, *notes) if n),
             log_path=str(log_path),
+            python_requested=plan.python.requested,
+            python_source=plan.python.source,
+            python_path=python_path,
+            install=plan.install,
+            base_image=f"{base_tag_used} ({base_id})",
+            resolved_as_of=resolved_as_of,
         )
-        data = attrs.asdict(environment) | {"image_id": image, "build_seconds": round(time.monotonic() - started, 1)}
+        data = attrs.asdict(environment) | {
+            "image_id": image, "image_size_mb": round(size / 1e6), "build_seconds": round(time.monotonic() - started, 1),
+            "conda_dropped": list(translation.dropped) if translation else [],
+        }
         tmp = directory / "environment.json.tmp"
         tmp.write_text(json.dumps(data, indent=2))
         tmp.replace(directory / "environment.json")
         return environment
+
+    def _patched_environment_file(self, api: Any, container: str, env_file, spec, env, handle):
+        """The environment file with the spec's env patches applied (in the build container)."""
+        script = patch_script(env_file, spec, "/opt/swegym/envfile")
+        exec_id = api.exec_create(container, ["bash", "-c", script], environment=dict(env), workdir="/")["Id"]
+        output = api.exec_start(exec_id).decode("utf-8", errors="replace")
+        code = api.exec_inspect(exec_id)["ExitCode"]
+        handle.write(f"\n## environment file ({env_file.path}, patched)\n{script}\n{output}\n")
+        if code != 0:
+            raise EnvironmentBuildError(f"applying the spec's env patches to {env_file.path} failed (exit {code}): {output.strip()[-300:]}")
+        return patched(env_file, output)
 
     def _image_python(self, api: Any, container: str, requested: str | None) -> PythonChoice:
         """The base image's interpreter for ``requested`` (its ``python3`` when None)."""
@@ -291,18 +448,15 @@ class DockerRuntime(Runtime):
         for path, version in found:
             if version == requested:
                 return PythonChoice(path, version, requested, "image")
-        if not self.accept_nearest_python:
+        if self.exact_python:
             versions = ", ".join(sorted({v for _, v in found}))
             raise PythonNotFoundError(
                 f"python {requested} is not in base image {self.base_image} (found: {versions}); use a base image "
-                "that has it, or accept the nearest version with -o runtime.accept_nearest_python=true"
+                "that has it, or drop -o runtime.exact_python=true to use the nearest"
             )
 
-        def distance(item: tuple[str, str]) -> tuple[int, int]:
-            minor = int(item[1].partition(".")[2] or 0)
-            return abs(minor - int(requested.partition(".")[2] or 0)), -minor
-
-        path, version = min(found, key=distance)
+        version = nearest(requested, [v for _, v in found])
+        path = next(p for p, v in found if v == version)
         return PythonChoice(path, version, requested, "image")
 
     def bare_clone(self, repo: RepositorySpec) -> Path:
@@ -612,13 +766,14 @@ def owner_id() -> str:
 
 
 def collect_garbage(runtime: DockerRuntime) -> list[str]:
-    """Remove sandbox containers whose owning process on this host is gone (after kill -9)."""
+    """Remove sandbox and build containers whose owning process on this host is gone (after kill -9)."""
     import docker
 
     client = runtime.client()
     removed = []
     host = socket.gethostname()
-    for container in client.containers.list(all=True, filters={"label": SANDBOX_LABEL}):
+    builds = [c for c in client.containers.list(all=True, filters={"label": BUILD_LABEL}) if OWNER_LABEL in c.labels]
+    for container in client.containers.list(all=True, filters={"label": SANDBOX_LABEL}) + builds:
         owner_host, _, pid = container.labels.get(OWNER_LABEL, ":").partition(":")
         if owner_host == host and pid.isdigit() and process.pid_alive(int(pid)):
             continue

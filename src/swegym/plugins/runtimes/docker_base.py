@@ -1,7 +1,9 @@
-"""The Docker runtime's base image, built locally from Debian packages (no registry needed).
+"""The Docker runtime's base images, built locally from Debian packages (no registry needed).
 
-``debootstrap`` installs a minimal Debian (Python, venv, pip, git, patch, procps) into a
-directory, whose tarball is imported as an image. Every environment image starts from it.
+``debootstrap`` installs a minimal Debian of one suite (its Python, venv, headers, a C/C++
+toolchain and -dev libraries: see ``swegym.core.envrecipe``) into a directory, the host's uv
+binary is copied in when it runs there, and the tarball is imported as an image. Every
+environment image starts from the base image of the suite its Python version picks.
 """
 
 from __future__ import annotations
@@ -16,21 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from swegym.core.envrecipe import DEFAULT_SUITE, IMAGE_CHANGES, PACKAGES
 from swegym.core.runtime import EnvironmentBuildError
 
-SUITE = "bookworm"
-PACKAGES = ("python3", "python3-venv", "python3-pip", "git", "ca-certificates", "patch", "procps", "coreutils")
 FALLBACK_MIRROR = "http://deb.debian.org/debian"
-IMAGE_CHANGES = [
-    "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    "ENV LANG=C.UTF-8",
-    'CMD ["bash"]',
-]
 # Left out of the image: package downloads, apt lists and docs are only size.
 _PRUNE = ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man", "usr/share/info")
 
 
-def default_mirror(suite: str = SUITE) -> str:
+def default_mirror(suite: str = DEFAULT_SUITE) -> str:
     """The Debian mirror apt uses on this machine (deb822 ``.sources`` or ``sources.list``)."""
     apt = Path("/etc/apt")
     for path in sorted(apt.glob("sources.list.d/*.sources")):
@@ -68,14 +64,17 @@ def build_base_image(
     client: Any,
     tag: str,
     *,
+    suite: str = DEFAULT_SUITE,
     mirror: str,
     work_dir: Path,
+    uv: str | None = None,
     console_log: Callable[[str], None] = print,
     timeout: float = 1800,
 ) -> str:
-    """debootstrap a minimal Debian into ``work_dir`` and import it as ``tag``; returns the image id.
+    """debootstrap a minimal Debian ``suite`` into ``work_dir`` and import it as ``tag``; returns the image id.
 
     :param client: a ``docker.DockerClient``.
+    :param uv: a static uv binary to copy into the image (installs then go through uv).
     """
     missing = [tool for tool in ("debootstrap", "tar") if shutil.which(tool) is None]
     if missing:
@@ -89,7 +88,7 @@ def build_base_image(
         root = scratch / "root"
         started = time.monotonic()
         argv = [
-            "debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, str(root), mirror,
+            "debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", suite, str(root), mirror,
         ]
         console_log(f"swegym: building base image {tag}: {' '.join(argv)}")
         result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
@@ -104,16 +103,32 @@ def build_base_image(
                         shutil.rmtree(child, ignore_errors=True)
                     elif child.name != "lock":
                         child.unlink(missing_ok=True)
+        if uv:
+            _copy_uv(uv, root, console_log)
         console_log(f"swegym: debootstrap done in {time.monotonic() - started:.0f} s; importing {tag}")
         tarball = scratch / "root.tar"
         subprocess.run(["tar", "--numeric-owner", "-C", str(root), "-cf", str(tarball), "."], check=True)
         repository, _, version = tag.rpartition(":") if ":" in tag.rsplit("/", 1)[-1] else (tag, "", "latest")
-        reply = client.api.import_image_from_file(str(tarball), repository=repository, tag=version, changes=IMAGE_CHANGES)
+        reply = client.api.import_image_from_file(str(tarball), repository=repository, tag=version, changes=list(IMAGE_CHANGES))
         image_id = _imported_id(reply) or client.images.get(tag).id
-        console_log(f"swegym: base image {tag} ready ({image_id[:19]}) in {time.monotonic() - started:.0f} s")
+        size = client.images.get(image_id).attrs.get("Size", 0)
+        console_log(
+            f"swegym: base image {tag} ready ({image_id[:19]}, {size / 1e6:.0f} MB) in {time.monotonic() - started:.0f} s"
+        )
         return image_id
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _copy_uv(uv: str, root: Path, console_log: Callable[[str], None]) -> None:
+    """Copy the host's uv into the image if it runs there (uv's Linux wheels are static)."""
+    target = root / "usr" / "local" / "bin" / "uv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(uv, target)
+    check = subprocess.run(["chroot", str(root), "/usr/local/bin/uv", "--version"], capture_output=True, text=True)
+    if check.returncode != 0:
+        target.unlink()
+        console_log(f"swegym: {uv} does not run inside the image; its environment installs will use pip")
 
 
 def _imported_id(reply: str) -> str | None:

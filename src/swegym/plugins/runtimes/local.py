@@ -32,12 +32,31 @@ from typing import Any, ClassVar, Literal
 import attrs
 
 from swegym import hookimpl
-from swegym.core.envbuild import build_script, checkout_script, copy_build_outputs_script
+from swegym.core.conda_env import translate
+from swegym.core.envbuild import (
+    InstallOptions,
+    build_failure,
+    build_script,
+    checkout_script,
+    copy_build_outputs_script,
+)
+from swegym.core.envplan import CONDA, PythonPlan, plan_environment
+from swegym.core.envprepare import (
+    commit_date,
+    conda_create_command,
+    conda_reachable,
+    environment_file,
+    patch_script,
+    patched,
+    resolution_date,
+    write_log_header,
+)
 from swegym.core.git_source import cache_dir, ensure_bare_clone, resolve_git_source
 from swegym.core.instance import TaskInstance
 from swegym.core.python_provider import find_python
 from swegym.core.repository import RepositorySpec
 from swegym.core.runtime import (
+    TIMEOUT_EXIT,
     CommandResult,
     Environment,
     EnvironmentBuildError,
@@ -45,6 +64,7 @@ from swegym.core.runtime import (
     Sandbox,
     SandboxError,
 )
+from swegym.core.uv_tool import uv_binary
 from swegym.plugins.runtimes import exec_server
 from swegym.plugins.runtimes import process as process_module
 from swegym.plugins.runtimes.bwrap import SANDBOX_UID, SERVER_DIR, interpreter_prefix, sealed_bwrap_args
@@ -70,8 +90,19 @@ class LocalRuntime(Runtime):
     isolation: Literal["auto", "bwrap", "none"] = attrs.field(
         default="auto", metadata={"help": "auto: bubblewrap when installed; bwrap: require it; none: no isolation"}
     )
-    accept_nearest_python: bool = attrs.field(
-        default=False, metadata={"help": "build with the nearest Python when the spec's version is missing"}
+    exact_python: bool = attrs.field(
+        default=False,
+        metadata={"help": "fail when the spec's Python version is not available (default: use the nearest, recorded)"},
+    )
+    uv_python: bool = attrs.field(
+        default=True, metadata={"help": "install a missing Python version with uv (uv python install) where reachable"}
+    )
+    conda: Literal["auto", "translate", "require"] = attrs.field(
+        default="auto",
+        metadata={"help": "environment.yml specs: auto (conda when channels answer, else pip), translate, require"},
+    )
+    resolve_as_of_commit: bool = attrs.field(
+        default=True, metadata={"help": "resolve unpinned requirements as of the setup commit's date (uv/pip)"}
     )
     history: Literal["shared", "shallow"] = attrs.field(
         default="shared", metadata={"help": "shared: borrow the cached clone's objects; shallow: copy only the base tree"}
@@ -132,25 +163,67 @@ class LocalRuntime(Runtime):
         spec = repo.environment(instance.version)
         started = time.monotonic()
         log_path = directory / "build.log"
-        for stale in ("testbed", "venv"):
+        for stale in ("testbed", "venv", "envfile", "home"):
             shutil.rmtree(directory / stale, ignore_errors=True)
         bare = self.bare_clone(repo)
-        python = find_python(spec.python, accept_nearest=self.accept_nearest_python)
+        setup_commit = instance.environment_setup_commit or instance.base_commit
+        notes: list[str] = []
+        env_file = environment_file(spec, bare, setup_commit)
+        conda_ok = conda_reachable(env_file, self.conda, self.cache, notes)
+        plan = plan_environment(repo, instance.version, conda_reachable=conda_ok, env_file=env_file, conda=self.conda)
+        requested = plan.python.requested
+        if plan.install == CONDA:
+            python_path = str(directory / "venv" / "bin" / "python")
+        else:
+            uv_dir = self.cache / "uv-python" if self.uv_python else None
+            choice = find_python(requested, exact=self.exact_python, uv_install_dir=uv_dir)
+            if choice.fallback:
+                notes.append(f"{choice.fallback}: using the nearest installed python")
+            python_path = choice.path
+            plan = attrs.evolve(plan, python=PythonPlan(requested, choice.version, f"host:{choice.provider}", "-", plan.python.origin))
+        resolved_as_of = None
+        if self.resolve_as_of_commit:
+            resolved_as_of = resolution_date(commit_date(bare, setup_commit), plan.python.used, notes)
         testbed = directory / "testbed"
         testbed.mkdir()
-        setup_commit = instance.environment_setup_commit or instance.base_commit
-        env = _host_env()
+        (directory / "home").mkdir()
+        env = _host_env() | {
+            "HOME": str(directory / "home"),  # `pipx install` and pip's user files stay in the environment
+            "UV_CACHE_DIR": str(self.cache / "uv-cache"),
+            "PIP_CACHE_DIR": str(self.cache / "pip-cache"),
+        }
+        translation, conda_command = None, None
         with log_path.open("w") as handle:
-            handle.write(f"# swegym environment build: {repo.name} {instance.version} ({spec.spec_hash})\n")
-            handle.write(f"# python: {python.path} ({python.version}; provider {python.provider})\n")
-            if python.note:
-                handle.write(f"# NOTE: {python.note}\n")
-            handle.write(f"# setup commit: {setup_commit}\n")
+            write_log_header(
+                handle, title=f"{repo.name} {instance.version} ({spec.spec_hash})", plan=plan, python_path=python_path,
+                setup_commit=setup_commit, resolved_as_of=resolved_as_of, notes=notes,
+            )
+            if env_file is not None:
+                script = patch_script(env_file, spec, str(directory / "envfile"))
+                result = run_process(["bash", "-c", script], cwd=str(directory), env=env, timeout=120, max_output=1_000_000)
+                handle.write(f"\n## environment file ({env_file.path}, patched)\n{script}\n{result.output}\n")
+                if not result.ok:
+                    raise EnvironmentBuildError(
+                        f"applying the spec's env patches to {env_file.path} failed (exit {result.exit_code}): "
+                        f"{result.output.strip()[-300:]}"
+                    )
+                if plan.install == CONDA:
+                    conda_command = conda_create_command(
+                        str(directory / "envfile" / "environment.yml"), str(directory / "venv"), resolved_as_of,
+                        str(directory / "conda-tools"),
+                    )
+                else:
+                    translation = translate(patched(env_file, result.output))
+            options = InstallOptions(
+                python=python_path, exclude_newer=resolved_as_of, uv=uv_binary() or "",
+                shim_dir=str(directory / "build-bin"), requested_python=requested, conda=translation,
+                conda_exact=conda_command,
+            )
             steps = [
                 ("checkout", checkout_script(setup_commit, objects=str(bare / "objects"), history="shared"), testbed),
                 (
                     "install",
-                    build_script(spec, python=python.path, venv=str(directory / "venv"), testbed=str(testbed), allow_system_steps=False),
+                    build_script(spec, venv=str(directory / "venv"), testbed=str(testbed), allow_system_steps=False, options=options),
                     directory,
                 ),
             ]
@@ -162,21 +235,26 @@ class LocalRuntime(Runtime):
                 handle.write(result.output)
                 handle.flush()
                 if not result.ok:
-                    reason = "timed out" if result.timed_out else f"exit code {result.exit_code}"
-                    raise EnvironmentBuildError(
-                        f"building {repo.name} {instance.version} failed at {label} ({reason}); log: {log_path}"
-                    )
+                    raise build_failure(repo, instance.version, label, TIMEOUT_EXIT if result.timed_out else result.exit_code, log_path)
         environment = Environment(
             key=self.environment_key(repo, instance.version),
             repo=repo.name,
             version=instance.version,
             spec_hash=spec.spec_hash,
             location=str(directory),
-            python=python.version,
-            notes=(python.note,) if python.note else (),
+            python=plan.python.used,
+            notes=tuple(n for n in (plan.python.note, *notes) if n),
             log_path=str(log_path),
+            python_requested=requested,
+            python_source=plan.python.source,
+            python_path=python_path,
+            install=plan.install,
+            resolved_as_of=resolved_as_of,
         )
-        data = attrs.asdict(environment) | {"build_seconds": round(time.monotonic() - started, 1)}
+        data = attrs.asdict(environment) | {
+            "build_seconds": round(time.monotonic() - started, 1),
+            "conda_dropped": list(translation.dropped) if translation else [],
+        }
         tmp = directory / "environment.json.tmp"
         tmp.write_text(json.dumps(data, indent=2))
         tmp.replace(directory / "environment.json")
