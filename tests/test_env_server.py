@@ -4,6 +4,7 @@ instance's tests."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import urllib.error
@@ -14,7 +15,7 @@ import pytest
 from swegym import get_plugin_manager
 from swegym.cli import App
 from swegym.commands.serve_env import episode_service
-from swegym.core.env_server import EnvServer
+from swegym.core.env_server import MAX_BODY_BYTES, EnvServer
 from swegym.core.toolcalls import render_tool_call
 from swegym.core.trajectory import ToolCall
 
@@ -121,4 +122,13 @@ def test_malformed_requests_get_a_4xx_json_error(server):
         assert (status, words in answer["detail"]) == (expected, True), (method, path, body, answer)
     status, answer = call(server, "POST", "/step", raw=b"{not json")
     assert status == 400 and "not JSON" in answer["detail"]
+    connection = http.client.HTTPConnection(*server.server_address[:2], timeout=30)  # one kept-alive connection
+    connection.request("POST", "/nowhere", body=b'{"a": 1}')
+    assert connection.getresponse().read() and connection.request("GET", "/health") is None
+    response = connection.getresponse()
+    assert response.status == 200 and json.loads(response.read())["status"] == "healthy"  # the first body was consumed
+    connection.request("POST", "/step", body=b"{}", headers={"Content-Length": str(MAX_BODY_BYTES + 1)})
+    response = connection.getresponse()
+    assert response.status == 413 and "over" in json.loads(response.read())["detail"]
+    connection.close()
     assert server.service.open_episodes == 0

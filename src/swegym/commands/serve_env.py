@@ -34,10 +34,12 @@ def episode_service(app, *, dataset: str, instance_ids=(), agent: str = "openhan
 
 @click.command("serve-env")
 @dataset_options
-@click.option("--agent", "-a", default="openhands", show_default=True, help="Scaffold that parses and executes actions (swegym components agents).")
+@click.option("--agent", "-a", default="openhands", show_default=True,
+              help="Scaffold that parses and executes actions (swegym components agents).")
 @click.option("--runtime", "-r", default="local", show_default=True, help="Sandbox runtime (swegym components runtimes).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for other machines).")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on (0: any free port).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port).")
 @click.option("--timeout", type=float, default=1800, show_default=True, callback=positive_seconds,
               help="Seconds the grading tests may run (> 0).")
 @click.option("--idle-timeout", type=float, default=1800, show_default=True, callback=positive_seconds,

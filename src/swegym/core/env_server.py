@@ -265,11 +265,12 @@ class _Handler(BaseHTTPRequestHandler):
         routes = {
             ("GET", "/health"): lambda: {"status": "healthy", "episodes": service.open_episodes},
             ("GET", "/state"): lambda: service.state(_query_id(url.query)),
-            ("POST", "/reset"): lambda: service.reset(self._body(allow_empty=True)),
-            ("POST", "/step"): lambda: service.step(self._body()),
-            ("POST", "/close"): lambda: service.close(_required_str(self._body(), "episode_id")),
+            ("POST", "/reset"): lambda: service.reset(_json_object(raw, allow_empty=True)),
+            ("POST", "/step"): lambda: service.step(_json_object(raw)),
+            ("POST", "/close"): lambda: service.close(_required_str(_json_object(raw), "episode_id")),
         }
         try:
+            raw = self._read_body()  # always, so a kept-alive connection stays in step
             route = routes.get((method, url.path))
             if route is None:
                 if url.path in {path for _, path in routes}:
@@ -281,25 +282,16 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # the environment failed (sandbox, grading): the client sees why
             self._send(HTTPStatus.INTERNAL_SERVER_ERROR, {"detail": f"{type(exc).__name__}: {exc}"})
 
-    def _body(self, *, allow_empty: bool = False) -> dict[str, Any]:
+    def _read_body(self) -> bytes:
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
+            self.close_connection = True
             raise RequestError(HTTPStatus.BAD_REQUEST, "Content-Length: not a number") from None
         if length > MAX_BODY_BYTES:
+            self.close_connection = True  # the body is left unread
             raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body is over {MAX_BODY_BYTES} bytes")
-        raw = self.rfile.read(length) if length else b""
-        if not raw.strip():
-            if allow_empty:
-                return {}
-            raise RequestError(HTTPStatus.BAD_REQUEST, "a JSON object body is required")
-        try:
-            body = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RequestError(HTTPStatus.BAD_REQUEST, f"the body is not JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise RequestError(HTTPStatus.BAD_REQUEST, "the body must be a JSON object")
-        return body
+        return self.rfile.read(length) if length > 0 else b""
 
     def _send(self, status: HTTPStatus, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()
@@ -308,6 +300,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+def _json_object(raw: bytes, *, allow_empty: bool = False) -> dict[str, Any]:
+    if not raw.strip():
+        if allow_empty:
+            return {}
+        raise RequestError(HTTPStatus.BAD_REQUEST, "a JSON object body is required")
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RequestError(HTTPStatus.BAD_REQUEST, f"the body is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise RequestError(HTTPStatus.BAD_REQUEST, "the body must be a JSON object")
+    return body
 
 
 def _query_id(query: str) -> str:
