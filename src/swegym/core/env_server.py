@@ -56,9 +56,8 @@ class RequestError(Exception):
 class _Session:
     """One episode and the thread that drives it.
 
-    Every call on the episode runs on the session's own thread, not on the request's: the
-    local runtime's sandbox processes die with the thread that started them (PDEATHSIG), and
-    a request's thread ends with its connection.
+    Every call on the episode runs on the session's own thread, not on the request's, so
+    that one episode's calls never overlap.
     """
 
     episode: Episode
