@@ -388,7 +388,7 @@ def test_demo_experiment_stages_are_valid_command_lines(tmp_path):
         if record.argv[0] == "verify":
             components["verifiers"].create("orm", options.get("verifier", {}))
     assert [r.type for r in records.values()].count("rollout") == 5
-    # the last rollout runs the fine-tuned policy (the merged LoRA model)
+    # the last rollout runs the fine-tuned policy (its LoRA adapter, loaded on the base model)
     last = records["sft-policy-heldout"].argv
     assert last[last.index("--model") + 1] == str(tmp_path / "demo" / "sft")
 

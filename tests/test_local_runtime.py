@@ -158,3 +158,18 @@ def test_gc_removes_sandboxes_of_dead_owners_only(runtime, instance, tmp_path):
         assert all(item == str(orphan.root) or item.startswith(("process ", "cgroup swegym-")) for item in removed), removed
         assert live.root.exists()
         orphan.close()
+
+
+def test_a_sandbox_opened_from_a_short_lived_thread_outlives_it(runtime, instance):
+    """PDEATHSIG watches the forking thread: the server must not die with the opener's thread."""
+    import contextlib
+    import threading
+
+    stack = contextlib.ExitStack()
+    opened = {}
+    opener = threading.Thread(target=lambda: opened.update(sandbox=stack.enter_context(runtime.sandbox(repository(), instance))))
+    opener.start()
+    opener.join()
+    with stack:
+        time.sleep(0.5)  # the kernel's SIGKILL would have landed by now
+        assert opened["sandbox"].exec("echo alive").output.strip() == "alive"

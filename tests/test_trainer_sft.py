@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import attrs
 import pytest
 from click.testing import CliRunner
 
@@ -93,8 +94,9 @@ def test_full_finetune_lowers_the_loss_and_saves_a_loadable_model(components, ti
     assert result.steps == 12 and len(result.losses) == 12
     assert steps == [(n, 12) for n in range(1, 13)]
     assert sum(result.losses[-3:]) < 0.8 * sum(result.losses[:3]), result.losses
-    # CPU: no bf16, no gradient checkpointing, no packing; batch 2 = 2 accumulated examples
-    assert result.metrics["bf16"] is False and result.metrics["gradient_checkpointing"] is False
+    # CPU: no bf16, gradient checkpointing (memory), narrow LM-head tiles, no packing; batch 2 = 2 accumulated examples
+    assert result.metrics["bf16"] is False and result.metrics["gradient_checkpointing"] is True
+    assert result.metrics["lm_head_tile"] == 4096
     assert result.metrics["packing"] is False and result.metrics["gradient_accumulation_steps"] == 2
     assert result.metrics["loss_on"] == "assistant" and result.metrics["chat_template"] == "model"
     saved = json.loads((tmp_path / "out" / "train_result.json").read_text())
@@ -134,6 +136,7 @@ def test_only_assistant_tokens_carry_labels(components, tiny_model, tmp_path):
 
 def test_prompt_completion_examples_train_on_the_completion_with_lora(components, tiny_model, tmp_path):
     transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
     data = write_jsonl(tmp_path / "verifier.jsonl", verifier_examples())
     trainer = components["trainers"].create(
         "sft", {"lora": True, "lora_r": 4, "max_steps": 6, "learning_rate": 1e-2, "global_batch_size": 2, "max_length": 256}
@@ -148,15 +151,28 @@ def test_prompt_completion_examples_train_on_the_completion_with_lora(components
     assert result.steps == 6 and result.adapter and result.losses[-1] < result.losses[0]
     assert (out / "adapter_config.json").is_file() and (out / "adapter_model.safetensors").is_file()
     assert not (out / "model.safetensors").exists()  # the adapter only, not a full copy
-    assert result.loadable_model() == out / "merged"
-    merged = transformers.AutoModelForCausalLM.from_pretrained(out / "merged")
+    assert not (out / "merged").exists() and result.loadable_model() == out  # merge_lora is off by default
+    assert result.peak_rss_mb > 100 and 0 < result.disk_mb < 50
+    saved = json.loads((out / "train_result.json").read_text())
+    assert saved["peak_rss_mb"] == result.peak_rss_mb and saved["disk_mb"] == result.disk_mb
+    # swegym's loader takes the adapter on its base model, as rollouts and the verifier do
+    from swegym.plugins.llms.hf_transformers import load_causal_lm
+
+    with_adapter, _ = load_causal_lm(str(out), device="cpu")
     base = transformers.AutoModelForCausalLM.from_pretrained(tiny_model)
     changed = [
-        name for name, weight in merged.state_dict().items()
+        name for name, weight in with_adapter.state_dict().items()
         if "proj" in name and not weight.equal(base.state_dict()[name])
     ]
-    assert changed, "merging the adapter changed no weight"
-    tokenizer = transformers.AutoTokenizer.from_pretrained(out / "merged")
+    assert changed, "the adapter changed no weight"
+    # merged only when asked for: the same weights as a full checkpoint
+    merged_out = tmp_path / "merged-run"
+    merged_result = attrs.evolve(trainer, merge_lora=True).train(data=data, model=str(tiny_model), out=merged_out)
+    assert merged_result.loadable_model() == merged_out / "merged"
+    merged = transformers.AutoModelForCausalLM.from_pretrained(merged_out / "merged")
+    in_memory = load_causal_lm(str(merged_out), device="cpu")[0].state_dict()
+    assert all(torch.allclose(weight, in_memory[name]) for name, weight in merged.state_dict().items())
+    tokenizer = transformers.AutoTokenizer.from_pretrained(merged_out / "merged")
     prompt = tokenizer.apply_chat_template(verifier_examples()[0]["prompt"], add_generation_prompt=True, return_tensors="pt", return_dict=True)
     assert merged.generate(**prompt, max_new_tokens=3, do_sample=False).shape[1] > prompt["input_ids"].shape[1]
 
@@ -271,7 +287,8 @@ def test_cli_errors_are_one_line(tiny_model, tmp_path):
         (["-o", "trainer.learning_rate=abc"], "trainer 'sft' option learning_rate='abc': expected a number"),
         (["-o", "trainer.lr=1"], "trainer 'sft' has no option 'lr'"),
         (["-o", "runtime.isolation=none"], "this command takes trainer.* options"),
-        (["--trainer", "dpo"], "unknown trainer 'dpo'; available: sft"),
+        (["--trainer", "dpo"], "unknown trainer 'dpo'; available: grpo, sft"),
+        (["--trainer", "grpo"], "trainer 'grpo' trains on live episodes, not on a dataset: use swegym train grpo"),
     ]:
         result = invoke(base + options)
         assert result.exit_code == 2, result.output
@@ -325,3 +342,23 @@ def test_smollm2_sft_on_expert_trajectories(components, tmp_path):
     prompt = tokenizer.apply_chat_template(examples[0]["messages"][:2], add_generation_prompt=True, return_tensors="pt", return_dict=True)
     generated = loaded.generate(**prompt, max_new_tokens=8, do_sample=False)
     assert tokenizer.decode(generated[0, prompt["input_ids"].shape[1]:]).strip()
+
+
+def test_an_adapter_is_served_by_vllm_with_lora_and_refused_by_in_process_vllm(tmp_path):
+    from swegym.commands.serve import serve_command
+    from swegym.core.errors import SwegymError
+    from swegym.plugins.llms.vllm_engine import VLLMEngineLLM
+    from swegym.plugins.orm_verifier.vllm_backend import VLLMScorer
+
+    adapter = tmp_path / "sft"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "/models/base", "r": 64}))
+    command = serve_command(str(adapter))
+    assert command[:3] == ["vllm", "serve", "/models/base"]
+    assert command[command.index("--lora-modules") + 1] == f"{adapter}={adapter}"  # clients ask for the adapter's path
+    assert "--enable-lora" in command and command[command.index("--max-lora-rank") + 1] == "64"
+    assert serve_command("/models/full")[:3] == ["vllm", "serve", "/models/full"] and "--enable-lora" not in serve_command("/models/full")
+    with pytest.raises(SwegymError, match="is a LoRA adapter: the in-process vLLM backend takes full checkpoints"):
+        VLLMEngineLLM(model=str(adapter)).engine
+    with pytest.raises(SwegymError, match="is a LoRA adapter"):
+        VLLMScorer(model=str(adapter)).load()

@@ -69,10 +69,10 @@ def build_cli(pm: PluginManager | None = None) -> click.Group:
             ctx.obj = App(pm or get_plugin_manager(builtins_only=no_plugins))
 
     from swegym.commands import (
-        env, evaluate, experiment, export_sft, filter, import_cmd, info, mine, pool, rerank, rollout, serve, train,
+        env, evaluate, experiment, export_sft, filter, import_cmd, info, mine, pool, rerank, rollout, serve, serve_env, train,
     )
 
-    for module in (info, mine, env, evaluate, rollout, pool, serve, filter, export_sft, import_cmd, train, rerank, experiment):
+    for module in (info, mine, env, evaluate, rollout, pool, serve, serve_env, filter, export_sft, import_cmd, train, rerank, experiment):
         for command in module.COMMANDS:
             cli.add_command(command)
     if pm is not None:

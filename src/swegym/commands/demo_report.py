@@ -25,6 +25,8 @@ def experiment_report(runner: ExperimentRunner) -> list[tuple[str, list[str]]]:
             rollouts.append(_rollout_row(stage.name, product))
         elif stage.type == "filter":
             sections.append((f"{stage.name} (filter)", _bullets(_filter_lines(product))))
+        elif stage.type == "train-grpo":
+            sections.append((f"{stage.name} (GRPO)", _bullets(_grpo_lines(product, record.seconds))))
         elif stage.type in ("train", "train-verifier"):
             sections.append((f"{stage.name} ({stage.type})", _bullets(_train_lines(product, record.seconds))))
         elif stage.type == "verify":
@@ -84,11 +86,69 @@ def _train_lines(product: Path, seconds: float | None) -> list[str]:
         data = json.loads(result.read_text())
         losses = data.get("losses") or []
         loss = f"loss {losses[0]:.3f} -> {losses[-1]:.3f}" if losses else "no loss logged"
-        kind = "LoRA, merged" if data.get("adapter") else "full"
+        merged = (directory / "merged").is_dir()
+        kind = ("LoRA, merged" if merged else "LoRA adapter") if data.get("adapter") else "full"
         took = f" in {seconds:.0f}s" if seconds else ""
         lines.append(f"{data.get('steps')} steps ({kind}){took}: {loss}")
+        lines.append(f"peak memory {_gb(data.get('peak_rss_mb'))}, disk {_mb(data.get('disk_mb'))}")
     lines.append(f"model: {product}")
     return lines
+
+
+def _grpo_lines(product: Path, seconds: float | None) -> list[str]:
+    result = product / "train_result.json"
+    if not result.exists():
+        return [f"model: {product}"]
+    data = json.loads(result.read_text())
+    metrics = data.get("metrics") or {}
+    rewards, stds, kls = (metrics.get(key) or [] for key in ("reward_per_step", "reward_std_per_step", "kl_per_step"))
+    took = f" in {seconds:.0f}s" if seconds else ""
+    lines = [f"{data.get('steps')} steps, {metrics.get('episodes', '?')} episodes{took}"]
+    if rewards:
+        lines.append("reward mean (std) per step: " + ", ".join(
+            f"{r:.2f} ({s:.2f})" for r, s in zip(rewards, stds or [0.0] * len(rewards))))
+    if kls:
+        lines.append("KL per step: " + ", ".join(f"{k:.4f}" for k in kls))
+    lines.append(f"peak memory {_gb(data.get('peak_rss_mb'))}, disk {_mb(data.get('disk_mb'))}")
+    plot = reward_plot(product, rewards, stds)
+    if plot is not None:
+        lines.append(f"reward curve: {plot}")
+    return [*lines, f"model: {product}"]
+
+
+def reward_plot(directory: Path, rewards: list[float], stds: list[float]) -> Path | None:
+    """``directory/reward.png``: the reward mean per step with a ±std band (needs matplotlib)."""
+    if not rewards:
+        return None
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    steps = list(range(1, len(rewards) + 1))
+    stds = stds if len(stds) == len(rewards) else [0.0] * len(rewards)
+    figure, axes = plt.subplots(figsize=(5, 3))
+    axes.plot(steps, rewards, marker="o", label="reward mean")
+    axes.fill_between(steps, [r - s for r, s in zip(rewards, stds)], [r + s for r, s in zip(rewards, stds)], alpha=0.2, label="± std")
+    axes.set_xlabel("step")
+    axes.set_ylabel("reward (resolved)")
+    axes.set_ylim(-0.05, 1.05)
+    axes.legend()
+    figure.tight_layout()
+    path = directory / "reward.png"
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def _gb(mb: float | None) -> str:
+    return "not recorded" if mb is None else f"{mb / 1024:.2f} GB"
+
+
+def _mb(mb: float | None) -> str:
+    return "not recorded" if mb is None else f"{mb:.0f} MB"
 
 
 def _judgement(example: Mapping[str, Any]) -> str:

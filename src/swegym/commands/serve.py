@@ -5,6 +5,7 @@ Rollouts then reach it with ``--llm openai -o llm.base_url=http://HOST:PORT/v1``
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -35,9 +36,15 @@ def serve_command(
     tool_call_parser: str = "hermes",
     extra: tuple[str, ...] = (),
 ) -> list[str]:
-    """The ``vllm serve`` argument vector: tool calling parsed by the server, prefix caching on."""
+    """The ``vllm serve`` argument vector: tool calling parsed by the server, prefix caching on.
+
+    A LoRA adapter directory (``adapter_config.json``) is served as its base model with the
+    adapter loaded by vLLM (``--enable-lora``), under the name clients ask for: the adapter's
+    path, or ``served_model_name``.
+    """
+    adapter = _adapter_base(model)
     command = [
-        executable, "serve", model,
+        executable, "serve", adapter or model,
         "--host", host,
         "--port", str(port),
         "--tensor-parallel-size", str(tensor_parallel_size),
@@ -49,9 +56,24 @@ def serve_command(
         command += ["--max-model-len", str(max_model_len)]
     if gpu_memory_utilization is not None:
         command += ["--gpu-memory-utilization", str(gpu_memory_utilization)]
-    if served_model_name:
+    if adapter:
+        config = json.loads((Path(model) / "adapter_config.json").read_text())
+        command += ["--enable-lora", "--max-lora-rank", str(config.get("r", 16)),
+                    "--lora-modules", f"{served_model_name or model}={model}"]
+    elif served_model_name:
         command += ["--served-model-name", served_model_name]
     return command + list(extra)
+
+
+def _adapter_base(model: str) -> str | None:
+    """The base model of a LoRA adapter directory, or None for a full checkpoint."""
+    config = Path(model) / "adapter_config.json"
+    if not config.is_file():
+        return None
+    base = json.loads(config.read_text()).get("base_model_name_or_path")
+    if not base:
+        raise click.ClickException(f"{config}: no base_model_name_or_path: cannot serve the adapter")
+    return str(base)
 
 
 @click.command(context_settings={"ignore_unknown_options": True})

@@ -25,7 +25,7 @@ An experiment file::
       type = "rollout"
 
 Every stage is one swegym command (``rollout``, ``pool``, ``filter``, ``export``, ``train``,
-``train-verifier``, ``verify``, ``rerank``, ``eval``, or ``command`` for any plugin's
+``train-verifier``, ``train-grpo``, ``verify``, ``rerank``, ``eval``, or ``command`` for any plugin's
 command); its keys are the command's options. ``${NAME}`` in a value is what stage NAME
 produced (a run directory, a file, a model); inside an iteration it means that iteration's
 stage first. ``${policy}`` is the newest policy model, ``${iteration}`` the iteration number
@@ -108,6 +108,13 @@ STAGE_TYPES: dict[str, StageType] = {
         {"data": ("opt", "--data"), "model": ("opt", "--model"), "trainer": ("opt", "--trainer"),
          "options": ("options", "--option")},
         product="model", required=("data", "model"), policy=True,
+    ),
+    "train-grpo": StageType(
+        ("train", "grpo"),
+        {"dataset": ("opt", "--dataset"), "instances": ("multi", "--instance-ids"), "model": ("opt", "--model"),
+         "agent": ("opt", "--agent"), "runtime": ("opt", "--runtime"), "git_mirror": ("opt", "--git-mirror"),
+         "timeout": ("opt", "--timeout"), "options": ("options", "--option")},
+        product="model", required=("dataset", "model"), policy=True,
     ),
     "train-verifier": StageType(
         ("train", "verifier"),

@@ -20,18 +20,22 @@ import attrs
 class TrainResult:
     """What a training run produced."""
 
-    output_dir: Path  #: the saved model (a full checkpoint, or a LoRA adapter with merged/ beside it)
+    output_dir: Path  #: the saved model (a full checkpoint, or a LoRA adapter, with merged/ when asked for)
     model: str  #: the base model trained from
     steps: int  #: optimizer steps taken in all (including steps done before a resume)
     losses: Sequence[float] = ()  #: training loss at each logging step, in order
     runtime_s: float = 0.0
     resumed_from: str | None = None  #: the checkpoint this run continued, if any
-    adapter: bool = False  #: output_dir holds a LoRA adapter (its merged model is output_dir/merged)
+    adapter: bool = False  #: output_dir holds a LoRA adapter (swegym's loaders take it with its base model)
     metrics: Mapping[str, Any] = attrs.field(factory=dict)
+    peak_rss_mb: float | None = None  #: peak resident memory of the training process
+    disk_mb: float | None = None  #: size of output_dir when the run ended (checkpoints included)
 
     def loadable_model(self) -> Path:
-        """The directory that ``from_pretrained`` loads as a whole model (merged for LoRA)."""
-        return self.output_dir / "merged" if self.adapter else self.output_dir
+        """The directory to roll out or serve: the merged model when one was saved, else
+        output_dir (a full checkpoint, or an adapter that swegym loads on its base model)."""
+        merged = self.output_dir / "merged"
+        return merged if self.adapter and merged.is_dir() else self.output_dir
 
     def to_dict(self) -> dict[str, Any]:
         data = attrs.asdict(self, recurse=False)

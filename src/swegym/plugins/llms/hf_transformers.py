@@ -51,13 +51,34 @@ def load_causal_lm(model: str, *, device: str = "auto", dtype: str = "auto", tru
     else:
         torch_dtype = torch.float32
     try:
-        loaded = transformers.AutoModelForCausalLM.from_pretrained(model, dtype=torch_dtype, trust_remote_code=trust_remote_code)
+        if is_adapter(model):
+            loaded = _load_adapter(model, torch_dtype, trust_remote_code)
+        else:
+            loaded = transformers.AutoModelForCausalLM.from_pretrained(model, dtype=torch_dtype, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as exc:
         raise SwegymError(f"cannot load the {what} model {model}: {exc}") from None
     loaded.to(device)
     loaded.eval()
     return loaded, device
 
+
+
+def is_adapter(model: str | Path) -> bool:
+    """``model`` is a directory holding a LoRA adapter (``adapter_config.json``), not full weights."""
+    return (Path(model) / "adapter_config.json").is_file()
+
+
+def _load_adapter(model: str, torch_dtype: Any, trust_remote_code: bool) -> Any:
+    """The adapter's base model with the adapter merged in memory: generation runs as fast as
+    with a full checkpoint, and nothing but the adapter is stored."""
+    try:
+        import peft
+    except ImportError:
+        raise MissingDependencyError("peft (to load the LoRA adapter)", "train") from None
+    with_adapter = peft.AutoPeftModelForCausalLM.from_pretrained(
+        model, dtype=torch_dtype, trust_remote_code=trust_remote_code
+    )
+    return with_adapter.merge_and_unload()
 
 
 def free_memory(device: str) -> None:

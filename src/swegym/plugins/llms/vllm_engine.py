@@ -70,6 +70,12 @@ class VLLMEngineLLM(LLM):
         """The ``vllm.LLM`` (started by the first call)."""
         with self._lock:
             if self._engine is None:
+                if (Path(self.model) / "adapter_config.json").is_file():
+                    raise SwegymError(
+                        f"{self.model} is a LoRA adapter: the in-process vLLM backend takes full checkpoints; serve it with "
+                    f"swegym serve --model {self.model} (vLLM's LoRA support) and use the openai backend, or train with "
+                    "-o trainer.merge_lora=true and use OUT/merged"
+                    )
                 require_vllm()
                 import vllm
 

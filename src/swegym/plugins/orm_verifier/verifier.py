@@ -28,7 +28,7 @@ def _default_base_url() -> str:
 class OrmVerifier(Verifier):
     """SWE-Gym's outcome-reward model: p(YES) / (p(YES) + p(NO)) after ``<judgement>``.
 
-    ``model`` is a checkpoint trained with ``swegym train verifier`` (for LoRA, its merged/).
+    ``model`` is a checkpoint trained with ``swegym train verifier`` (a LoRA adapter directory is loaded on its base model).
     """
 
     name: ClassVar[str] = "orm"

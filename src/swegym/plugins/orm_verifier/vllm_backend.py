@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -33,6 +34,12 @@ class VLLMScorer:
 
     def load(self) -> int | None:
         if self._engine is None:
+            if (Path(self.model) / "adapter_config.json").is_file():
+                raise SwegymError(
+                    f"{self.model} is a LoRA adapter: the in-process vLLM backend takes full checkpoints; serve it with "
+                    f"swegym serve --model {self.model} (vLLM's LoRA support) and use the openai backend, or train with "
+                    "-o trainer.merge_lora=true and use OUT/merged"
+                )
             require_vllm()
             import vllm
 

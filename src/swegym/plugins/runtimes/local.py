@@ -69,7 +69,7 @@ from swegym.plugins.runtimes import exec_server
 from swegym.plugins.runtimes import process as process_module
 from swegym.plugins.runtimes.bwrap import SANDBOX_UID, SERVER_DIR, interpreter_prefix, sealed_bwrap_args
 from swegym.plugins.runtimes.cgroup import SandboxCgroup
-from swegym.plugins.runtimes.process import die_with_parent, kill_group, pid_alive, processes_mentioning, run_process
+from swegym.plugins.runtimes.process import die_with_parent, kill_group, pid_alive, processes_mentioning, run_process, spawn
 
 log = logging.getLogger(__name__)
 _warned: set[str] = set()
@@ -413,7 +413,7 @@ class LocalSandbox(Sandbox):
         reply_read, reply_write = os.pipe()
         env = {"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"}
         try:
-            self._server = subprocess.Popen(
+            self._server = spawn(  # from a thread that outlives this one: see spawn()
                 self._argv([python, "-I", "-S", script, str(request_read), str(reply_write)], network=False),
                 cwd=str(self.tree),
                 env=env,

@@ -6,8 +6,10 @@ import os
 import selectors
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 try:
     from swegym.core.runtime import TIMEOUT_EXIT, CommandResult
@@ -183,10 +185,37 @@ def live_group_members(pgid: int) -> list[int]:
 
 def die_with_parent() -> None:
     """PR_SET_PDEATHSIG: the kernel SIGKILLs the calling process when its parent exits
-    (for a ``preexec_fn``, or a worker's initializer)."""
+    (for a ``preexec_fn``, or a worker's initializer). Start such children with ``spawn``."""
     import ctypes
 
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+_spawner: ThreadPoolExecutor | None = None
+_spawner_lock = threading.Lock()
+
+
+def _forget_spawner() -> None:
+    global _spawner
+    _spawner = None  # a forked child has the executor but not its thread
+
+
+os.register_at_fork(after_in_child=_forget_spawner)
+
+
+def spawn(*args, **kwargs) -> subprocess.Popen:
+    """``subprocess.Popen`` run on one thread that lives as long as this process.
+
+    The parent that PR_SET_PDEATHSIG watches is the forking *thread*, not the process: a
+    child that dies with its parent, started from a short-lived thread (an HTTP request's,
+    a thread pool's), would be killed when that thread ends, sandbox and all.
+    """
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = ThreadPoolExecutor(1, thread_name_prefix="swegym-spawner")
+        spawner = _spawner
+    return spawner.submit(subprocess.Popen, *args, **kwargs).result()
 
 
 def processes_mentioning(text: str) -> list[int]:

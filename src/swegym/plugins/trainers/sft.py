@@ -5,10 +5,16 @@ context, global batch 8 (per-device batch 1; gradient accumulation makes up the 
 processes of an ``accelerate launch``). ``messages`` examples train on the assistant's tokens
 only, ``prompt``/``completion`` examples on the completion only.
 
-Hardware-dependent settings default to ``auto``: bf16 and gradient checkpointing only on CUDA
-(TRL turns both on by default, and bf16 on a CPU without bf16 instructions makes each step
-about 13 times slower), padding-free packing only with an attention implementation that
-supports it (FlashAttention).
+Hardware-dependent settings default to ``auto``: bf16 only on CUDA (TRL turns it on by default,
+and bf16 on a CPU without bf16 instructions makes each step about 13 times slower), padding-free
+packing only with an attention implementation that supports it (FlashAttention).
+
+Memory: gradient checkpointing is on (also on CPU: without it the demo's 2,560-token examples
+keep every layer's activations, 11 GB for a 135M model), TRL's fused LM head scores the labels
+in tiles without the full-vocabulary logits (narrow tiles on CPU, ``lm_head_tile``), and glibc's allocator is told to hand freed
+tensors back to the system (see ``malloc_tuning``). LoRA runs save the adapter only; a merged
+full model only with ``merge_lora=true``. ``train_result.json`` records the peak resident
+memory and the disk the run left behind.
 
 torch, transformers, trl and peft are imported when ``train`` runs, not with this module.
 """
@@ -28,6 +34,7 @@ import orjson
 
 from swegym.core.errors import MissingDependencyError, SwegymError, UsageError
 from swegym.core.training import ProgressCallback, Trainer, TrainResult
+from swegym.plugins.trainers.reporting import report_to
 
 #: ChatML with ``{% generation %}`` markers, used when the model's template has none
 CHATML_TEMPLATE = Path(__file__).with_name("chatml_training.jinja")
@@ -90,6 +97,67 @@ def latest_checkpoint(out: str | os.PathLike[str]) -> Path | None:
         if match and path.is_dir() and (path / "trainer_state.json").is_file():
             steps.append((int(match.group(1)), path))
     return max(steps)[1] if steps else None
+
+
+def tune_malloc() -> None:
+    """Make glibc give freed memory back to the system (Linux, glibc only; else nothing).
+
+    Training frees and reallocates activation-sized blocks at every step. With glibc's
+    defaults each thread gets its own arena and the mmap threshold grows to 32 MB, so freed
+    blocks stay in the process and its resident memory climbs to several times what is live.
+    Two arenas and a fixed 1 MB threshold (large tensors are mmapped and unmapped when freed)
+    keep it near the live size. Variables the user set (MALLOC_ARENA_MAX,
+    MALLOC_MMAP_THRESHOLD_) win.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return  # not glibc
+    m_trim_threshold, m_mmap_threshold, m_arena_max = -1, -3, -8
+    if "MALLOC_ARENA_MAX" not in os.environ:
+        mallopt(m_arena_max, 2)
+    if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+        mallopt(m_mmap_threshold, MMAP_THRESHOLD)
+        mallopt(m_trim_threshold, 2 * MMAP_THRESHOLD)
+
+
+#: blocks from this size up are mmapped (and unmapped when freed) after ``tune_malloc``
+MMAP_THRESHOLD = 1 << 20
+
+
+def set_lm_head_tile(columns: int) -> int | None:
+    """Set how many vocabulary columns TRL's fused LM head (``add_fused_lm_head``) projects at
+    once; returns the value set, or None for a TRL without that tile.
+
+    Without Triton (CPU), TRL scores every position of the batch against a tile of 32,768
+    vocabulary columns and its backward keeps several fp32 copies of the tile: about 335 MB
+    each at 2,560 tokens. 4,096 columns cut that eightfold at a small cost in speed.
+    """
+    from trl.trainer import utils
+
+    if not hasattr(utils, "_CHUNKED_LOGPROB_CHUNK_SIZE"):
+        return None
+    utils._CHUNKED_LOGPROB_CHUNK_SIZE = columns  # read by the fused head at each call
+    return columns
+
+
+def peak_rss_mb() -> float:
+    """The peak resident memory of this process and of its finished children, in MB."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, children) / 1024, 1)  # Linux reports kB
+
+
+def disk_mb(path: str | os.PathLike[str]) -> float:
+    """The size of the files under ``path``, in MB."""
+    return round(sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file()) / 2**20, 1)
 
 
 def _json_arguments(message: dict[str, Any]) -> dict[str, Any]:
@@ -233,9 +301,9 @@ class SFTTrainer(Trainer):
     lora_alpha: int = _option(32, "LoRA scaling alpha", _at_least_one)
     lora_dropout: float = _option(0.05, "LoRA dropout", _non_negative)
     lora_target_modules: str = _option("all-linear", "modules LoRA adapts: all-linear or a list (q_proj,v_proj)")
-    merge_lora: bool = _option(True, "with lora, also save the merged full model in OUT/merged")
+    merge_lora: bool = _option(False, "with lora, also save the merged full model in OUT/merged (loaders take the adapter)")
     bf16: bool | Literal["auto"] = _option("auto", "bf16 mixed precision (auto: where CUDA supports it, never on CPU)")
-    gradient_checkpointing: bool | Literal["auto"] = _option("auto", "recompute activations to save memory (auto: with CUDA)")
+    gradient_checkpointing: bool | Literal["auto"] = _option("auto", "recompute activations to save memory (auto: on)")
     packing: bool | Literal["auto"] = _option("auto", "padding-free packing (auto: with a FlashAttention attn_implementation)")
     chat_template: str = _option("auto", "a jinja file, or auto: the model's if it has {% generation %} markers, else ChatML")
     logging_steps: int = _option(1, "log the loss every N steps", _at_least_one)
@@ -250,6 +318,13 @@ class SFTTrainer(Trainer):
     torch_dtype: Literal["auto", "float32", "bfloat16", "float16"] = _option(
         "auto", "weights' dtype (auto: the checkpoint's on CUDA, float32 on CPU)"
     )
+    lm_head_tile: int = _option(
+        4096, "vocabulary columns per tile of TRL's fused LM-head loss on CPU (TRL's default, 32768, holds several 335 MB tiles at 2,560 tokens)", _at_least_one
+    )
+    malloc_tuning: bool = _option(True, "make glibc return freed memory to the system (fewer arenas, mmap for large blocks)")
+    report_to: str = _option(
+        "auto", "trackers for TRL's report_to: none, tensorboard, wandb, trackio, mlflow, comma-separated (auto: $SWEGYM_REPORT_TO, else none)"
+    )
 
     def train(
         self,
@@ -263,12 +338,16 @@ class SFTTrainer(Trainer):
         """Fine-tune ``model`` on ``data`` and save it (and ``train_result.json``) in ``out``."""
         started = time.monotonic()
         out = Path(out)
+        if self.malloc_tuning:
+            tune_malloc()
         run = self.prepare(data, model, out, progress=progress)
         trainer = run.trainer
         checkpoint = latest_checkpoint(out) if resume else None
         output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         trainer.save_model(str(out))  # gathers sharded (FSDP, ZeRO-3) weights; saves the tokenizer too
 
+        if trainer.is_world_process_zero() and self.lora and self.merge_lora:
+            self._merge_adapter(out, trainer.processing_class, run.settings["torch_dtype"])
         result = TrainResult(
             output_dir=out,
             model=model,
@@ -277,14 +356,14 @@ class SFTTrainer(Trainer):
             runtime_s=round(time.monotonic() - started, 3),
             resumed_from=str(checkpoint) if checkpoint else None,
             adapter=self.lora,
+            peak_rss_mb=peak_rss_mb(),
+            disk_mb=disk_mb(out),
             metrics={
                 **{key: value for key, value in output.metrics.items() if isinstance(value, (int, float))},
                 **run.settings,
             },
         )
         if trainer.is_world_process_zero():
-            if self.lora and self.merge_lora:
-                self._merge_adapter(out, trainer.processing_class, run.settings["torch_dtype"])
             (out / "train_result.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
         trainer.accelerator.wait_for_everyone()
         return result
@@ -308,6 +387,8 @@ class SFTTrainer(Trainer):
         eos_token = self._eos_token(tokenizer, template_source)
         self._set_pad_token(tokenizer)
         settings = self._settings(torch, use_cuda)
+        if not use_cuda:
+            settings["lm_head_tile"] = set_lm_head_tile(self.lm_head_tile)
         config = self._config(trl, Path(out), kind, settings, eos_token=eos_token, quiet=progress is not None)
         callbacks = [_progress_callback(transformers, progress)] if progress else []
         try:
@@ -362,9 +443,7 @@ class SFTTrainer(Trainer):
             "processes": processes,
             "gradient_accumulation_steps": self.global_batch_size // per_step,
             "bf16": bool(bf16),
-            "gradient_checkpointing": (
-                use_cuda if self.gradient_checkpointing == "auto" else self.gradient_checkpointing
-            ),
+            "gradient_checkpointing": self.gradient_checkpointing in ("auto", True),
             "packing": bool(packing),
             "torch_dtype": dtype,
         }
@@ -402,7 +481,7 @@ class SFTTrainer(Trainer):
                 warmup_steps=self.warmup_ratio,  # a float below 1 is a fraction of the steps
                 lr_scheduler_type=self.lr_scheduler,
                 weight_decay=self.weight_decay,
-                report_to="none",
+                report_to=report_to(self.report_to, out) or "none",
                 disable_tqdm=quiet,
             )
         except ValueError as exc:
