@@ -16,6 +16,7 @@ import pytest
 
 from conftest import git, make_repo, skip_without_docker
 from swegym import Components, get_plugin_manager
+from swegym.core.envbuild import environment_id
 from swegym.core.instance import TaskInstance
 from swegym.core.envplan import ExactPythonError
 from swegym.core.repository import EnvironmentSpec, RepositorySpec
@@ -91,7 +92,7 @@ def _containers(engine, **labels: str) -> list:
 def test_environment_is_an_image_found_without_building(toy, engine):
     runtime, repo, instance, environment, _ = toy
     base_id = engine.images.get(runtime.base_image_for("bookworm")).id
-    tag = f"swegym/env/{REPO.replace('/', '__')}:0.1-{repo.environment('0.1').spec_hash}-{base_id.split(':')[1][:12]}"
+    tag = f"swegym/env/{REPO.replace('/', '__')}:{environment_id('0.1', repo.environment('0.1'))}-{base_id.split(':')[1][:12]}"
     assert environment.location == tag  # the base image's identity is part of the tag
     assert environment.base_image == f"{runtime.base_image_for('bookworm')} ({base_id})"
     assert engine.images.get(environment.location).labels["swegym.environment"] == environment.key

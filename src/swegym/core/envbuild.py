@@ -7,8 +7,11 @@ repository's SWE-bench-style spec for its version.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 import shlex
+from pathlib import Path
 
 import attrs
 
@@ -16,6 +19,23 @@ from swegym.core.conda_env import Translation
 from swegym.core.errors import UsageError
 from swegym.core.git_source import reset_hard_script
 from swegym.core.repository import EnvironmentSpec
+
+#: The modules that turn a spec into a build: a change to any of them is a new environment.
+BUILD_CODE = ("envbuild.py", "envprepare.py", "conda_env.py", "conda_create.py", "uv_tool.py")
+
+
+@functools.cache
+def build_code_hash() -> str:
+    digest = hashlib.sha256()
+    for name in BUILD_CODE:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:6]
+
+
+def environment_id(version: str, spec: EnvironmentSpec) -> str:
+    """``<version>-<spec hash><build code hash>``: an environment built by older build code
+    (a fix in how specs are installed) is not reused."""
+    return f"{version}-{spec.spec_hash}{build_code_hash()}"
 
 # Steps that change the operating system. The local runtime cannot run them on the host;
 # a container runtime can.

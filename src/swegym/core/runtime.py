@@ -183,8 +183,9 @@ class Runtime(abc.ABC):
         return []
 
     def environment_key(self, repo: RepositorySpec, version: str) -> str:
-        spec = repo.environment(version)
-        return f"{repo.slug}/{version}-{spec.spec_hash}"
+        from swegym.core.envbuild import environment_id
+
+        return f"{repo.slug}/{environment_id(version, repo.environment(version))}"
 
     def log_dir(self) -> Path:
         from swegym.core.git_source import cache_dir

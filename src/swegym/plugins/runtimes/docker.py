@@ -38,6 +38,7 @@ from swegym.core.envbuild import (
     build_failure,
     build_script,
     checkout_script,
+    environment_id,
     reset_script,
 )
 from swegym.core.envplan import CONDA, plan_environment, requested_python
@@ -212,11 +213,12 @@ class DockerRuntime(Runtime):
     # -- environments --------------------------------------------------------------------
 
     def image_tag(self, repo: RepositorySpec, version: str, base_id: str = "") -> str:
-        """``swegym/env/<repo>:<version>-<spec hash>-<base image id>``: a rebuilt base is a new tag."""
+        """``swegym/env/<repo>:<version>-<spec and build code hash>-<base image id>``: a rebuilt base or
+        changed build code is a new tag."""
         spec = repo.environment(version)
         name = re.sub(r"[^a-z0-9._-]+", "-", repo.slug.lower()).strip("-._")
         base = base_id.split(":")[-1][:12]
-        tag = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{version}-{spec.spec_hash}" + (f"-{base}" if base else "")).lstrip(".-")
+        tag = re.sub(r"[^A-Za-z0-9_.-]+", "_", environment_id(version, spec) + (f"-{base}" if base else "")).lstrip(".-")
         return f"swegym/env/{name}:{tag[-128:]}"
 
     def environment_dir(self, repo: RepositorySpec, version: str) -> Path:

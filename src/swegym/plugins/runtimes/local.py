@@ -39,6 +39,7 @@ from swegym.core.envbuild import (
     build_script,
     checkout_script,
     copy_build_outputs_script,
+    environment_id,
 )
 from swegym.core.envplan import CONDA, PythonPlan, plan_environment
 from swegym.core.envprepare import (
@@ -140,8 +141,7 @@ class LocalRuntime(Runtime):
         return found
 
     def environment_dir(self, repo: RepositorySpec, version: str) -> Path:
-        spec = repo.environment(version)
-        return self.cache / "envs" / "local" / repo.slug / f"{version}-{spec.spec_hash}"
+        return self.cache / "envs" / "local" / repo.slug / environment_id(version, repo.environment(version))
 
     def environment(self, repo: RepositorySpec, instance: TaskInstance, *, build: bool = True) -> Environment:
         directory = self.environment_dir(repo, instance.version)
