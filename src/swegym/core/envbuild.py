@@ -12,6 +12,7 @@ import hashlib
 import re
 import shlex
 from pathlib import Path
+from typing import Literal
 
 import attrs
 
@@ -19,6 +20,27 @@ from swegym.core.conda_env import Translation
 from swegym.core.errors import UsageError
 from swegym.core.git_source import reset_hard_script
 from swegym.core.repository import EnvironmentSpec
+
+@attrs.frozen
+class EnvironmentChoices:
+    """How a runtime picks interpreters and installers: options every runtime that builds
+    environments from specs shares (a runtime class lists it among its bases)."""
+
+    exact_python: bool = attrs.field(
+        default=False,
+        metadata={"help": "fail when the spec's Python version is not reachable (default: use the nearest, recorded)"},
+    )
+    uv_python: bool = attrs.field(
+        default=True, metadata={"help": "install a missing Python version with uv (uv python install) where reachable"}
+    )
+    conda: Literal["auto", "translate", "require"] = attrs.field(
+        default="auto",
+        metadata={"help": "environment.yml specs: auto (conda when channels answer, else pip), translate, require"},
+    )
+    resolve_as_of_commit: bool = attrs.field(
+        default=True, metadata={"help": "resolve unpinned requirements as of the setup commit's date (uv/pip)"}
+    )
+
 
 #: The modules that turn a spec into a build: a change to any of them is a new environment.
 BUILD_CODE = ("envbuild.py", "envprepare.py", "conda_env.py", "conda_create.py", "uv_tool.py")

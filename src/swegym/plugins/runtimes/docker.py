@@ -34,6 +34,7 @@ import attrs
 from swegym import hookimpl
 from swegym.core.conda_env import translate
 from swegym.core.envbuild import (
+    EnvironmentChoices,
     InstallOptions,
     build_failure,
     build_script,
@@ -93,7 +94,7 @@ def default_ca_bundle() -> str | None:
 
 
 @attrs.frozen
-class DockerRuntime(Runtime):
+class DockerRuntime(EnvironmentChoices, Runtime):
     """An image per environment and a network-less, resource-limited container per sandbox."""
 
     name: ClassVar[str] = "docker"
@@ -112,20 +113,6 @@ class DockerRuntime(Runtime):
     ca_bundle: str | None = attrs.field(
         factory=default_ca_bundle,
         metadata={"help": "CA bundle mounted into build containers (PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE)"},
-    )
-    exact_python: bool = attrs.field(
-        default=False,
-        metadata={"help": "fail when the spec's Python version is not reachable (default: use the nearest, recorded)"},
-    )
-    uv_python: bool = attrs.field(
-        default=True, metadata={"help": "try uv-managed CPython (uv python install) for versions no Debian suite has"}
-    )
-    conda: Literal["auto", "translate", "require"] = attrs.field(
-        default="auto",
-        metadata={"help": "environment.yml specs: auto (conda when channels answer, else pip), translate, require"},
-    )
-    resolve_as_of_commit: bool = attrs.field(
-        default=True, metadata={"help": "resolve unpinned requirements as of the setup commit's date (uv/pip)"}
     )
     memory_mb: int = attrs.field(default=4096, metadata={"help": "memory limit per sandbox in MiB"})
     cpus: float = attrs.field(default=2.0, metadata={"help": "CPUs per sandbox"})

@@ -34,6 +34,7 @@ import attrs
 from swegym import hookimpl
 from swegym.core.conda_env import translate
 from swegym.core.envbuild import (
+    EnvironmentChoices,
     InstallOptions,
     build_failure,
     build_script,
@@ -83,27 +84,13 @@ def _warn_once(key: str, message: str) -> None:
 
 
 @attrs.frozen
-class LocalRuntime(Runtime):
+class LocalRuntime(EnvironmentChoices, Runtime):
     """Virtual environments and git work trees on this machine (bubblewrap-isolated when installed)."""
 
     name: ClassVar[str] = "local"
 
     isolation: Literal["auto", "bwrap", "none"] = attrs.field(
         default="auto", metadata={"help": "auto: bubblewrap when installed; bwrap: require it; none: no isolation"}
-    )
-    exact_python: bool = attrs.field(
-        default=False,
-        metadata={"help": "fail when the spec's Python version is not available (default: use the nearest, recorded)"},
-    )
-    uv_python: bool = attrs.field(
-        default=True, metadata={"help": "install a missing Python version with uv (uv python install) where reachable"}
-    )
-    conda: Literal["auto", "translate", "require"] = attrs.field(
-        default="auto",
-        metadata={"help": "environment.yml specs: auto (conda when channels answer, else pip), translate, require"},
-    )
-    resolve_as_of_commit: bool = attrs.field(
-        default=True, metadata={"help": "resolve unpinned requirements as of the setup commit's date (uv/pip)"}
     )
     history: Literal["shared", "shallow"] = attrs.field(
         default="shared", metadata={"help": "shared: borrow the cached clone's objects; shallow: copy only the base tree"}
